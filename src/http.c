@@ -1,0 +1,306 @@
+/* http.c -- the FastCGI side: see http.h.
+ *
+ * libfcgi is used with its documented FCGX_Request fields plus two that its
+ * header marks internal but that have kept their meaning since 1996: ipcFd
+ * (the connection; set by us before FCGX_Accept_r so it reads from our
+ * accepted socket, and taken back by http_detach) and keepConnection (set
+ * before the first FCGX_Accept_r on a new connection so its opening
+ * FCGX_Finish_r does not close it). The request's listen socket is -1, so
+ * libfcgi never accepts by itself: when a kept connection ends, its accept
+ * fails at once and the thread goes back to our loop. */
+#include "http.h"
+#include "alloc.h"
+#include "api.h"
+#include "buf.h"
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define HTTP_IO_TIMEOUT_S 30
+#define HTTP_BACKLOG      1024
+
+struct http {
+    const struct config *cfg;
+    struct api *api;
+    int listen_fd;
+    int stop_fd;
+    atomic_bool stopping;
+    pthread_t *threads;
+    int nthreads;
+};
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 503: return "Service Unavailable";
+    default: return "Internal Server Error";
+    }
+}
+
+void http_respond(FCGX_Request *req, int status, const char *content_type,
+        const char *extra_headers, const char *body, size_t len)
+{
+    /* Headers are formatted here: libfcgi's own printf lacks %zu. */
+    struct buf h;
+    buf_init(&h);
+    buf_appendf(&h, "Status: %d %s\r\n", status, status_text(status));
+    if (content_type)
+        buf_appendf(&h, "Content-Type: %s\r\nContent-Length: %zu\r\n", content_type, len);
+    buf_appends(&h, "Cache-Control: no-store\r\n");
+    if (extra_headers)
+        buf_appends(&h, extra_headers);
+    buf_appends(&h, "\r\n");
+    FCGX_PutStr(buf_head(&h), (int)buf_used(&h), req->out);
+    buf_free(&h);
+    if (body && len) {
+        const char *method = FCGX_GetParam("REQUEST_METHOD", req->envp);
+        if (!method || strcmp(method, "HEAD") != 0)
+            FCGX_PutStr(body, (int)len, req->out);
+    }
+    metrics_http(status);
+}
+
+void http_error(FCGX_Request *req, int status, const char *extra_headers, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    char *body = api_error_json(msg);
+    http_respond(req, status, "application/json", extra_headers, body, strlen(body));
+    free(body);
+}
+
+int http_detach(FCGX_Request *req)
+{
+    if (FCGX_FFlush(req->out) < 0 || req->ipcFd < 0)
+        return -1;
+    int fd = req->ipcFd;
+    req->ipcFd = -1;
+    /* Frees the streams and parameters without writing END_REQUEST and,
+     * with ipcFd taken, without touching the connection. */
+    FCGX_Free(req, 0);
+    return fd;
+}
+
+/* ---- listening ---- */
+
+static int listen_unix(const struct config *cfg, const char *path, char *err, size_t errlen)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        snprintf(err, errlen, "socket path %s is too long", path);
+        return -1;
+    }
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    /* A socket file left by a previous run is removed, but only if nothing
+     * answers on it: never steal a live server's socket. */
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+        if (probe >= 0)
+            close(probe);
+        if (live) {
+            snprintf(err, errlen, "%s: another server is listening there", path);
+            close(fd);
+            return -1;
+        }
+        unlink(path);
+    }
+    long mode = strtol(cfg->socket_mode, NULL, 8);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, (mode_t)mode) < 0 ||
+            listen(fd, HTTP_BACKLOG) < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int listen_tcp(const char *addr, char *err, size_t errlen)
+{
+    char host[256];
+    const char *colon = strrchr(addr, ':');
+    if (!colon || colon == addr || !colon[1]) {
+        snprintf(err, errlen, "listen address %s: expected unix:/path or host:port", addr);
+        return -1;
+    }
+    size_t hlen = (size_t)(colon - addr);
+    if (addr[0] == '[' && hlen >= 2 && addr[hlen - 1] == ']') { /* [::1]:9000 */
+        addr++;
+        hlen -= 2;
+    }
+    snprintf(host, sizeof(host), "%.*s", (int)hlen, addr);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+            .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res;
+    int rc = getaddrinfo(host, colon + 1, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "listen address %s: %s", addr, gai_strerror(rc));
+        return -1;
+    }
+    int fd = -1;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+            continue;
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, HTTP_BACKLOG) == 0)
+            break;
+        snprintf(err, errlen, "listen on %s: %s", addr, strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+int http_listen(const struct config *cfg, char *err, size_t errlen)
+{
+    if (cfg->listen) {
+        if (strncmp(cfg->listen, "unix:", 5) == 0)
+            return listen_unix(cfg, cfg->listen + 5, err, errlen);
+        return listen_tcp(cfg->listen, err, errlen);
+    }
+    /* Spawned by a web server or spawn-fcgi: fd 0 is the listening socket. */
+    int acc = 0;
+    socklen_t len = sizeof(acc);
+    if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) < 0 || !acc) {
+        snprintf(err, errlen, "no --listen address, and file descriptor 0 is not a listening "
+                              "socket (run under a web server or spawn-fcgi, or give --listen)");
+        return -1;
+    }
+    int fl = fcntl(0, F_GETFL);
+    fcntl(0, F_SETFL, fl | O_NONBLOCK);
+    fcntl(0, F_SETFD, FD_CLOEXEC);
+    return 0;
+}
+
+/* ---- request threads ---- */
+
+static void http_serve(struct http *h, FCGX_Request *req, struct store *st, int fd)
+{
+    struct timeval tv = {HTTP_IO_TIMEOUT_S, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    req->ipcFd = fd;
+    req->keepConnection = 1; /* see the comment at the top */
+    while (FCGX_Accept_r(req) == 0) {
+        api_handle(h->api, st, req);
+        if (req->ipcFd < 0)
+            return; /* detached: the event loop has it */
+        FCGX_Finish_r(req);
+        if (req->ipcFd < 0)
+            return; /* closed: the web server did not ask to keep it */
+        if (atomic_load(&h->stopping)) {
+            close(req->ipcFd);
+            req->ipcFd = -1;
+            return;
+        }
+    }
+}
+
+static void *http_thread(void *arg)
+{
+    struct http *h = arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+
+    FCGX_Request req;
+    FCGX_InitRequest(&req, -1, 0);
+    struct store *st = store_new(h->cfg);
+    while (!atomic_load(&h->stopping)) {
+        struct pollfd pfd[2] = {{h->listen_fd, POLLIN, 0}, {h->stop_fd, POLLIN, 0}};
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (pfd[1].revents)
+            break;
+        int fd = accept4(h->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) {
+                log_error("accept: %s", strerror(errno));
+                usleep(100000);
+            }
+            continue;
+        }
+        http_serve(h, &req, st, fd);
+    }
+    store_free(st);
+    return NULL;
+}
+
+struct http *http_start(const struct config *cfg, struct api *api, int listen_fd)
+{
+    if (FCGX_Init() != 0) {
+        log_error("libfcgi failed to initialise");
+        return NULL;
+    }
+    struct http *h = xcalloc(1, sizeof(*h));
+    h->cfg = cfg;
+    h->api = api;
+    h->listen_fd = listen_fd;
+    h->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    h->threads = xcalloc((size_t)cfg->threads, sizeof(pthread_t));
+    for (int i = 0; i < cfg->threads; i++) {
+        if (pthread_create(&h->threads[i], NULL, http_thread, h) != 0) {
+            log_error("cannot start request thread %d: %s", i, strerror(errno));
+            break;
+        }
+        h->nthreads++;
+    }
+    return h;
+}
+
+void http_stop(struct http *h)
+{
+    if (!h)
+        return;
+    atomic_store(&h->stopping, true);
+    uint64_t one = 1;
+    (void)!write(h->stop_fd, &one, sizeof(one));
+    for (int i = 0; i < h->nthreads; i++)
+        pthread_join(h->threads[i], NULL);
+    close(h->stop_fd);
+    free(h->threads);
+    free(h);
+}

@@ -1,0 +1,40 @@
+/* http.h -- the FastCGI side: listening, request threads, responses.
+ *
+ * libfcgi parses the FastCGI records and the request parameters; the accept
+ * loop is ours. Each request thread waits in poll() on the listening socket
+ * and a stop eventfd, accepts with accept4(SOCK_CLOEXEC), puts a receive and
+ * send timeout on the connection (a peer that connects and says nothing ties
+ * up a thread for at most that long), and hands the connection to
+ * FCGX_Accept_r(), which then reads the request from it. The same thread
+ * serves further requests on the connection when the web server keeps it
+ * open (FCGI_KEEP_CONN). A stream request leaves the thread: its connection
+ * goes to the event loop (sse.h) and the thread takes the next one. */
+#ifndef PHASESTREAM_HTTP_H
+#define PHASESTREAM_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <fcgiapp.h>
+
+struct api;
+struct config;
+struct http;
+
+/* Opens the listening socket for "unix:/path" or "host:port", or checks
+ * that fd 0 is one when addr is NULL. Returns the fd, or -1 with err. */
+int http_listen(const struct config *cfg, char *err, size_t errlen);
+
+struct http *http_start(const struct config *cfg, struct api *api, int listen_fd);
+/* Stops accepting, lets requests in progress finish, joins the threads. */
+void http_stop(struct http *h);
+
+/* Responses. extra_headers is NULL or "Name: value\r\n..." lines. */
+void http_respond(FCGX_Request *req, int status, const char *content_type,
+        const char *extra_headers, const char *body, size_t len);
+void http_error(FCGX_Request *req, int status, const char *extra_headers, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+/* Sends the headers written so far and takes the connection away from
+ * libfcgi. Returns the fd, or -1 when the connection is already gone. */
+int http_detach(FCGX_Request *req);
+
+#endif

@@ -1,0 +1,56 @@
+/* lines.h -- turning a phase's output bytes into stored lines.
+ *
+ * Script output is untrusted: it may be any bytes, arrive in any chunks, hold
+ * no newline for megabytes, or print a secret. Every line goes through the
+ * same steps, in this order, before anything else sees it:
+ *
+ *   1. split: a linebuf collects bytes until '\n'; a line that outgrows the
+ *      buffer is emitted as truncated and the rest of it, up to the newline,
+ *      is discarded (so memory per stream is fixed);
+ *   2. clean: invalid UTF-8 becomes U+FFFD, ANSI escape sequences and control
+ *      characters other than tab are removed, a trailing '\r' is dropped;
+ *   3. mask: every occurrence of a secret value becomes "***" -- after
+ *      cleaning, so a control character inside a secret cannot hide it;
+ *   4. cut: a line longer than the limit is cut on a character boundary and
+ *      marked; a secret's prefix left dangling at the cut is masked too.
+ *
+ * The buffer holds limit + the longest secret, so a secret that starts
+ * before the limit is always whole when masking runs. */
+#ifndef PHASESTREAM_LINES_H
+#define PHASESTREAM_LINES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define LINE_CUT_MARKER " \xe2\x80\xa6 [line truncated]"
+
+struct line_rules {
+    size_t limit;          /* bytes of a stored line, marker excluded */
+    const char **secrets;  /* values to mask; empty strings are ignored */
+    size_t nsecrets;
+};
+
+typedef void line_fn(void *ctx, const char *line, size_t len, bool truncated);
+
+struct linebuf {
+    char *data;
+    size_t len, cap;
+    bool discarding; /* inside an over-long line, waiting for its newline */
+};
+
+void linebuf_init(struct linebuf *lb, const struct line_rules *rules);
+void linebuf_free(struct linebuf *lb);
+/* Feeds bytes; calls fn for every complete (or over-long) raw line. */
+void linebuf_feed(struct linebuf *lb, const char *p, size_t n, line_fn *fn, void *ctx);
+/* At the end of the stream: emits a held partial line. */
+void linebuf_finish(struct linebuf *lb, line_fn *fn, void *ctx);
+
+/* Steps 2-4 on one raw line. Returns a new NUL-terminated string. */
+char *line_sanitize(const struct line_rules *rules, const char *raw, size_t n, bool truncated,
+        size_t *outlen);
+
+/* Step 3 alone on a NUL-terminated string (used for the server's own
+ * messages that may quote configuration). Returns a new string. */
+char *line_mask(const struct line_rules *rules, const char *s);
+
+#endif

@@ -1,0 +1,232 @@
+/* proc.c -- a phase's processes: see proc.h. */
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+void proc_init(void)
+{
+    (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
+static const char *env_get(char *const envp[], const char *name)
+{
+    size_t n = strlen(name);
+    for (char *const *e = envp; *e; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+/* Resolves the program like execvp would, but before forking, so a missing
+ * command is a clear message rather than a child's exit status. */
+static int proc_find(const char *name, char *const envp[], char *out, size_t len)
+{
+    if (strchr(name, '/')) {
+        if (access(name, X_OK) < 0)
+            return errno;
+        struct stat st;
+        if (stat(name, &st) == 0 && S_ISDIR(st.st_mode))
+            return EACCES;
+        snprintf(out, len, "%s", name);
+        return 0;
+    }
+    const char *path = env_get(envp, "PATH");
+    if (!path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    int err = ENOENT;
+    while (*path) {
+        const char *colon = strchr(path, ':');
+        size_t dlen = colon ? (size_t)(colon - path) : strlen(path);
+        if (dlen > 0) {
+            snprintf(out, len, "%.*s/%s", (int)dlen, path, name);
+            struct stat st;
+            if (stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
+                if (access(out, X_OK) == 0)
+                    return 0;
+                err = EACCES;
+            }
+        }
+        path += dlen + (colon ? 1 : 0);
+    }
+    return err;
+}
+
+static int set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* In the child, between fork and exec: only async-signal-safe calls. Any
+ * failure is reported through the close-on-exec pipe and the child exits. */
+static void __attribute__((noreturn)) proc_child(const char *path, char *const argv[],
+        char *const envp[], const char *cwd, int out_w, int err_w, int report_w, pid_t parent)
+{
+    int e;
+    sigset_t none;
+
+    /* Signals blocked or ignored by the server must not stay so in the
+     * phase: a script with SIGTERM blocked would outlive its timeout. */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+
+    setpgid(0, 0);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+        goto fail; /* the server died before we got here */
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
+        goto fail;
+    if (chdir(cwd) < 0)
+        goto fail;
+    /* Nothing of the server's (Redis sockets, client connections, the
+     * listening socket) may leak into the phase. */
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        long max = sysconf(_SC_OPEN_MAX);
+        for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+            if (fd != report_w)
+                fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    execve(path, argv, envp);
+fail:
+    e = errno;
+    (void)!write(report_w, &e, sizeof(e));
+    _exit(127);
+}
+
+int proc_spawn(struct proc *p, char *const argv[], char *const envp[], const char *cwd,
+        char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    int out[2] = {-1, -1}, errp[2] = {-1, -1}, report[2] = {-1, -1};
+    int e;
+
+    memset(p, 0, sizeof(*p));
+    p->out_fd = p->err_fd = p->pid_fd = -1;
+    if ((e = proc_find(argv[0], envp, path, sizeof(path))) != 0) {
+        snprintf(err, errlen, "cannot run %s: %s", argv[0], strerror(e));
+        return e;
+    }
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
+        e = errno;
+        snprintf(err, errlen, "cannot run %s: pipe: %s", argv[0], strerror(e));
+        goto close_all;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        e = errno;
+        snprintf(err, errlen, "cannot run %s: fork: %s", argv[0], strerror(e));
+        goto close_all;
+    }
+    if (pid == 0)
+        proc_child(path, argv, envp, cwd, out[1], errp[1], report[1], parent);
+
+    /* Also set the group from this side, so a signal sent right after this
+     * function returns already reaches the group. */
+    setpgid(pid, pid);
+    close(out[1]);
+    close(errp[1]);
+    close(report[1]);
+    out[1] = errp[1] = report[1] = -1;
+
+    /* The report pipe closes on exec; bytes in it mean exec failed. */
+    ssize_t n;
+    int child_errno = 0;
+    do {
+        n = read(report[0], &child_errno, sizeof(child_errno));
+    } while (n < 0 && errno == EINTR);
+    close(report[0]);
+    report[0] = -1;
+    if (n == (ssize_t)sizeof(child_errno)) {
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        snprintf(err, errlen, "cannot run %s (in %s): %s", argv[0], cwd, strerror(child_errno));
+        e = child_errno;
+        goto close_all;
+    }
+
+    p->pid = pid;
+    p->out_fd = out[0];
+    p->err_fd = errp[0];
+    set_nonblock(p->out_fd);
+    set_nonblock(p->err_fd);
+    p->pid_fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    return 0;
+
+close_all:
+    for (int i = 0; i < 2; i++) {
+        if (out[i] >= 0)
+            close(out[i]);
+        if (errp[i] >= 0)
+            close(errp[i]);
+        if (report[i] >= 0)
+            close(report[i]);
+    }
+    return e ? e : EIO;
+}
+
+void proc_signal_group(const struct proc *p, int sig)
+{
+    if (p->pid > 0)
+        kill(-p->pid, sig);
+}
+
+bool proc_group_alive(const struct proc *p)
+{
+    return p->pid > 0 && (kill(-p->pid, 0) == 0 || errno == EPERM);
+}
+
+bool proc_reap_leader(struct proc *p)
+{
+    if (p->reaped || p->pid <= 0)
+        return true;
+    int status;
+    pid_t r;
+    do {
+        r = waitpid(p->pid, &status, WNOHANG);
+    } while (r < 0 && errno == EINTR);
+    if (r == p->pid) {
+        p->reaped = true;
+        p->status = status;
+    } else if (r < 0 && errno == ECHILD) {
+        p->reaped = true; /* should not happen: someone else reaped it */
+        p->status = 0;
+    }
+    return p->reaped;
+}
+
+void proc_reap_group(const struct proc *p)
+{
+    if (p->pid <= 0)
+        return;
+    /* Members re-parented to us (we are a subreaper) share the group id. */
+    while (waitpid(-p->pid, NULL, WNOHANG) > 0)
+        ;
+}
+
+void proc_close(struct proc *p)
+{
+    if (p->out_fd >= 0)
+        close(p->out_fd);
+    if (p->err_fd >= 0)
+        close(p->err_fd);
+    if (p->pid_fd >= 0)
+        close(p->pid_fd);
+    p->out_fd = p->err_fd = p->pid_fd = -1;
+}

@@ -1,0 +1,58 @@
+/* proc.h -- a phase's processes: spawn, signal, reap.
+ *
+ * A phase runs as its own process group (the leader's pid is the group id),
+ * so one kill(-pgid) reaches the script and every process it started that
+ * stayed in the group, grandchildren included. Three mechanisms keep
+ * invariant 5 (no orphans, no zombies):
+ *
+ *   - PR_SET_PDEATHSIG(SIGKILL) in the leader: if phasestream dies (even by
+ *     SIGKILL), the kernel kills the leader. Note that the "parent" here is
+ *     the forking thread; runner threads live as long as the process;
+ *   - group kills: after the leader exits, after a timeout and on cancel,
+ *     the whole group gets SIGTERM and, after the grace period, SIGKILL;
+ *   - the process is a child subreaper (PR_SET_CHILD_SUBREAPER), so members
+ *     of a group whose leader died are re-parented to phasestream, and
+ *     proc_reap_group() collects them instead of leaving zombies to an init
+ *     that may be slow to reap.
+ *
+ * A process that leaves its group on purpose (setsid, setpgid) is out of
+ * reach of these; run phasestream under a service manager that kills the
+ * whole cgroup (systemd KillMode=control-group) if phases may do that. */
+#ifndef PHASESTREAM_PROC_H
+#define PHASESTREAM_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct proc {
+    pid_t pid;   /* leader, and the group id */
+    int out_fd;  /* read end of its stdout, non-blocking */
+    int err_fd;  /* read end of its stderr, non-blocking */
+    int pid_fd;  /* pidfd of the leader (readable when it exits), or -1 */
+    bool reaped; /* the leader's status was collected */
+    int status;  /* wait status, valid when reaped */
+};
+
+/* Makes the process a child subreaper; call once at start-up. */
+void proc_init(void);
+
+/* Finds argv[0] (PATH lookup for a bare name, using the PATH in envp),
+ * starts it in a new process group with cwd, envp, stdin from /dev/null and
+ * stdout/stderr to pipes. On failure returns an errno value and fills err
+ * with a message naming the command; 0 on success. */
+int proc_spawn(struct proc *p, char *const argv[], char *const envp[], const char *cwd,
+        char *err, size_t errlen);
+
+/* Sends sig to the whole group. */
+void proc_signal_group(const struct proc *p, int sig);
+/* Does any process of the group still exist (zombies of ours included)? */
+bool proc_group_alive(const struct proc *p);
+/* Collects the leader if it has exited (non-blocking); true once reaped. */
+bool proc_reap_leader(struct proc *p);
+/* Collects any exited member of the group (re-parented to us). */
+void proc_reap_group(const struct proc *p);
+/* Closes the pipes and the pidfd. */
+void proc_close(struct proc *p);
+
+#endif

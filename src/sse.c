@@ -1,0 +1,720 @@
+/* sse.c -- the stream side: see sse.h for the model.
+ *
+ * Bounds (invariant 4): a viewer's pending output is capped by
+ * viewer-buffer; past it, reading from Redis for that viewer pauses until the
+ * socket drains, and a viewer whose socket takes nothing for viewer-stall
+ * seconds is dropped (its browser reconnects with Last-Event-ID and resumes
+ * from Redis). A feed's cache holds at most SSE_CACHE_EVENTS events and
+ * SSE_CACHE_BYTES bytes. An idle viewer costs its struct and its socket. */
+#include "sse.h"
+#include "alloc.h"
+#include "buf.h"
+#include "bus.h"
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+#include "metrics.h"
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define SSE_CHUNK          256     /* events per LRANGE */
+#define SSE_CACHE_EVENTS   512
+#define SSE_CACHE_BYTES    (1 << 20)
+#define SSE_FEED_BUCKETS   256
+#define SSE_TICK_MS        1000
+#define SSE_RESYNC_MS      5000
+#define SSE_IDLE_BUF_BYTES 4096    /* a drained buffer larger than this is released */
+
+/* FastCGI record types and the end-of-request status (FastCGI spec 1.0). */
+#define FCGI_VERSION_1    1
+#define FCGI_END_REQUEST  3
+#define FCGI_STDOUT       6
+#define FCGI_MAX_CONTENT  65535
+
+struct cached {
+    char *text;     /* "id: N\nevent: T\ndata: D\n\n" */
+    size_t len;
+    bool terminal;
+};
+
+struct feed;
+
+struct viewer {
+    int fd;
+    uint16_t request_id;
+    struct feed *feed;
+    uint64_t next_id;   /* the one id this viewer may be sent next */
+    struct buf out;     /* framed bytes the socket has not taken yet */
+    bool fetching;      /* its own LRANGE is in flight */
+    bool closed;        /* socket gone; struct kept until the fetch returns */
+    bool ending;        /* END_REQUEST queued; closed once written */
+    bool retry_sent;
+    bool want_write;
+    int64_t last_write;    /* ms, for keepalives */
+    int64_t blocked_since; /* ms the socket stopped taking bytes; 0 if not */
+    struct viewer *prev, *next;         /* feed's viewers */
+    struct viewer *all_prev, *all_next; /* every viewer, for the tick */
+};
+
+struct feed {
+    char sid[STORE_SID_MAX + 1];
+    char events_key[192];
+    char channel[192];
+    struct viewer *viewers;
+    size_t nviewers;
+    bool ready;        /* subscribed, and known_last read after that */
+    bool len_pending;  /* LLEN in flight */
+    bool tail_fetching;
+    bool released;     /* no viewers left; freed when nothing is in flight */
+    uint64_t known_last;
+    /* cache: ids cache_first .. cache_first + cache_count - 1, in a ring */
+    struct cached ring[SSE_CACHE_EVENTS];
+    size_t ring_head;  /* slot of cache_first */
+    uint64_t cache_first;
+    size_t cache_count;
+    size_t cache_bytes;
+    struct sse *sse;
+    struct feed *next;
+};
+
+struct sse {
+    struct loop *loop;
+    struct bus *bus;
+    const struct config *cfg;
+    struct feed *feeds[SSE_FEED_BUCKETS];
+    struct viewer *all;
+    uint64_t tick_timer, resync_timer;
+    int64_t last_resync;
+};
+
+static void viewer_pump(struct viewer *v);
+static void feed_pump(struct feed *f);
+static void feed_fetch_tail(struct feed *f);
+
+/* ---- FastCGI framing ---- */
+
+static void frame_header(struct buf *out, int type, uint16_t rid, size_t len, size_t pad)
+{
+    unsigned char h[8] = {FCGI_VERSION_1, (unsigned char)type, (unsigned char)(rid >> 8),
+            (unsigned char)(rid & 0xff), (unsigned char)(len >> 8), (unsigned char)(len & 0xff),
+            (unsigned char)pad, 0};
+    buf_append(out, h, 8);
+}
+
+/* Appends p as STDOUT records (content padded to a multiple of 8). */
+static void frame_stdout(struct buf *out, uint16_t rid, const char *p, size_t n)
+{
+    static const char zeros[8] = {0};
+    while (n > 0) {
+        size_t len = n > FCGI_MAX_CONTENT - 7 ? FCGI_MAX_CONTENT - 7 : n;
+        size_t pad = (8 - len % 8) % 8;
+        frame_header(out, FCGI_STDOUT, rid, len, pad);
+        buf_append(out, p, len);
+        buf_append(out, zeros, pad);
+        p += len;
+        n -= len;
+    }
+}
+
+/* The end of the response: an empty STDOUT record closes the stream, then
+ * END_REQUEST with appStatus 0 and FCGI_REQUEST_COMPLETE. */
+static void frame_end(struct buf *out, uint16_t rid)
+{
+    static const unsigned char body[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    frame_header(out, FCGI_STDOUT, rid, 0, 0);
+    frame_header(out, FCGI_END_REQUEST, rid, 8, 0);
+    buf_append(out, body, 8);
+}
+
+/* ---- formatting ---- */
+
+/* One stored element "TYPE\nJSON" as an SSE event block. */
+static char *format_event(uint64_t id, const char *el, size_t n, size_t *len, bool *terminal)
+{
+    const char *nl = memchr(el, '\n', n);
+    const char *type = "message", *data = el;
+    size_t tlen = 7, dlen = n;
+    if (nl) {
+        type = el;
+        tlen = (size_t)(nl - el);
+        data = nl + 1;
+        dlen = n - tlen - 1;
+    }
+    *terminal = (tlen == 8 && memcmp(type, "complete", 8) == 0) ||
+                (tlen == 5 && memcmp(type, "error", 5) == 0);
+    struct buf b;
+    buf_init(&b);
+    buf_appendf(&b, "id: %llu\nevent: %.*s\ndata: ", (unsigned long long)id, (int)tlen, type);
+    /* Stored data never holds a line break; should one appear, it must
+     * not end the data: line early. */
+    size_t start = b.len;
+    buf_append(&b, data, dlen);
+    for (size_t i = start; i < b.len; i++)
+        if (b.data[i] == '\n' || b.data[i] == '\r')
+            b.data[i] = ' ';
+    buf_append(&b, "\n\n", 2);
+    *len = buf_used(&b);
+    return b.data;
+}
+
+/* ---- viewers ---- */
+
+static void viewer_free(struct viewer *v)
+{
+    buf_free(&v->out);
+    free(v);
+}
+
+static void feed_release(struct feed *f);
+
+static void viewer_close(struct viewer *v)
+{
+    if (v->closed)
+        return;
+    struct sse *s = v->feed->sse;
+    loop_del(s->loop, v->fd);
+    close(v->fd);
+    v->closed = true;
+    metrics_add(METRIC_VIEWERS, -1);
+
+    struct feed *f = v->feed;
+    if (v->prev)
+        v->prev->next = v->next;
+    else
+        f->viewers = v->next;
+    if (v->next)
+        v->next->prev = v->prev;
+    f->nviewers--;
+    if (v->all_prev)
+        v->all_prev->all_next = v->all_next;
+    else
+        s->all = v->all_next;
+    if (v->all_next)
+        v->all_next->all_prev = v->all_prev;
+
+    if (!v->fetching)
+        viewer_free(v); /* else the fetch reply frees it */
+    if (f->nviewers == 0)
+        feed_release(f);
+}
+
+static void viewer_want_write(struct viewer *v, bool on)
+{
+    if (v->want_write == on)
+        return;
+    v->want_write = on;
+    loop_mod(v->feed->sse->loop, v->fd, EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0));
+}
+
+/* Writes what the socket takes. Returns false when the viewer is gone. */
+static bool viewer_flush(struct viewer *v)
+{
+    while (buf_used(&v->out) > 0) {
+        ssize_t n = send(v->fd, buf_head(&v->out), buf_used(&v->out), MSG_NOSIGNAL);
+        if (n > 0) {
+            buf_consume(&v->out, (size_t)n);
+            v->last_write = loop_now();
+            v->blocked_since = 0;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!v->blocked_since)
+                v->blocked_since = loop_now();
+            viewer_want_write(v, true);
+            return true;
+        }
+        viewer_close(v); /* the web server went away */
+        return false;
+    }
+    v->blocked_since = 0;
+    viewer_want_write(v, false);
+    if (v->out.cap > SSE_IDLE_BUF_BYTES)
+        buf_free(&v->out);
+    if (v->ending) {
+        viewer_close(v);
+        return false;
+    }
+    return true;
+}
+
+/* Queues one event block for the viewer, the first with the retry field. */
+static void viewer_send(struct viewer *v, const char *text, size_t len, bool terminal)
+{
+    if (!v->retry_sent) {
+        char retry[48];
+        int n = snprintf(retry, sizeof(retry), "retry: %d\n", v->feed->sse->cfg->retry_ms);
+        struct buf b;
+        buf_init(&b);
+        buf_append(&b, retry, (size_t)n);
+        buf_append(&b, text, len);
+        frame_stdout(&v->out, v->request_id, buf_head(&b), buf_used(&b));
+        buf_free(&b);
+        v->retry_sent = true;
+    } else {
+        frame_stdout(&v->out, v->request_id, text, len);
+    }
+    v->next_id++;
+    if (terminal) {
+        /* The stream ends right after the terminal event. */
+        frame_end(&v->out, v->request_id);
+        v->ending = true;
+    }
+}
+
+/* Ends the response without a terminal event (shutdown, expired session):
+ * EventSource reconnects and finds the truth. */
+static void viewer_end(struct viewer *v)
+{
+    if (v->ending || v->closed)
+        return;
+    frame_end(&v->out, v->request_id);
+    v->ending = true;
+}
+
+static void viewer_fetch_reply(void *arg, redisReply *r)
+{
+    struct viewer *v = arg;
+    v->fetching = false;
+    if (v->closed) {
+        viewer_free(v);
+        return;
+    }
+    struct feed *f = v->feed;
+    if (!r || r->type != REDIS_REPLY_ARRAY)
+        return; /* Redis trouble: the next resync or notification retries */
+    uint64_t start = v->next_id;
+    if (r->elements == 0 && f->known_last >= start)
+        f->known_last = start - 1; /* the list is shorter than we thought */
+    for (size_t i = 0; i < r->elements && !v->ending; i++) {
+        const redisReply *e = r->element[i];
+        if (e->type != REDIS_REPLY_STRING)
+            break;
+        size_t len;
+        bool terminal;
+        char *text = format_event(start + i, e->str, e->len, &len, &terminal);
+        viewer_send(v, text, len, terminal);
+        free(text);
+    }
+    if (v->next_id - 1 > f->known_last)
+        f->known_last = v->next_id - 1;
+    if (viewer_flush(v))
+        viewer_pump(v);
+}
+
+static void viewer_fetch(struct viewer *v)
+{
+    struct sse *s = v->feed->sse;
+    char from[24], to[24];
+    snprintf(from, sizeof(from), "%llu", (unsigned long long)(v->next_id - 1));
+    snprintf(to, sizeof(to), "%llu", (unsigned long long)(v->next_id - 1 + SSE_CHUNK - 1));
+    const char *argv[] = {"LRANGE", v->feed->events_key, from, to};
+    if (bus_command(s->bus, viewer_fetch_reply, v, 4, argv, NULL) == 0)
+        v->fetching = true;
+}
+
+static bool cache_has(const struct feed *f, uint64_t id)
+{
+    return f->cache_count > 0 && id >= f->cache_first && id < f->cache_first + f->cache_count;
+}
+
+static struct cached *cache_get(struct feed *f, uint64_t id)
+{
+    return &f->ring[(f->ring_head + (id - f->cache_first)) % SSE_CACHE_EVENTS];
+}
+
+/* Sends the viewer what it can have now: from the cache, or by starting a
+ * read from Redis; stops at the buffer bound. */
+static void viewer_pump(struct viewer *v)
+{
+    struct feed *f = v->feed;
+    while (!v->closed && !v->ending && f->ready && !v->fetching &&
+            buf_used(&v->out) < (size_t)f->sse->cfg->viewer_buffer) {
+        if (v->next_id > f->known_last)
+            break; /* caught up: wait for a notification */
+        if (cache_has(f, v->next_id)) {
+            struct cached *c = cache_get(f, v->next_id);
+            viewer_send(v, c->text, c->len, c->terminal);
+            continue;
+        }
+        uint64_t cache_end = f->cache_first + f->cache_count; /* next id to cache */
+        if (f->cache_count == 0 || v->next_id > cache_end) {
+            /* Nobody ahead of this viewer needs the old cache window. */
+            for (size_t i = 0; i < f->cache_count; i++)
+                free(cache_get(f, f->cache_first + i)->text);
+            f->cache_count = 0;
+            f->cache_bytes = 0;
+            f->cache_first = v->next_id;
+            cache_end = v->next_id;
+        }
+        if (v->next_id == cache_end)
+            feed_fetch_tail(f); /* the shared read serves every caught-up viewer */
+        else
+            viewer_fetch(v);    /* behind the cache: a read of its own */
+        break;
+    }
+    if (!v->closed && buf_used(&v->out) > 0)
+        viewer_flush(v);
+}
+
+static void viewer_io(struct loop *l, int fd, uint32_t events, void *arg)
+{
+    (void)l;
+    struct viewer *v = arg;
+    if (events & EPOLLIN) {
+        /* The web server may still send the (empty) stdin record or an
+         * abort; nothing it says matters now but its end. */
+        char scratch[4096];
+        for (;;) {
+            ssize_t n = read(fd, scratch, sizeof(scratch));
+            if (n > 0)
+                continue;
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+                viewer_close(v);
+                return;
+            }
+            break;
+        }
+    }
+    if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
+        viewer_close(v);
+        return;
+    }
+    if (events & EPOLLOUT) {
+        if (viewer_flush(v))
+            viewer_pump(v);
+    }
+}
+
+/* ---- feeds ---- */
+
+static unsigned feed_hash(const char *sid)
+{
+    unsigned h = 5381;
+    while (*sid)
+        h = h * 33 + (unsigned char)*sid++;
+    return h % SSE_FEED_BUCKETS;
+}
+
+static void feed_free(struct feed *f)
+{
+    struct sse *s = f->sse;
+    struct feed **pp = &s->feeds[feed_hash(f->sid)];
+    while (*pp && *pp != f)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = f->next;
+    for (size_t i = 0; i < f->cache_count; i++)
+        free(cache_get(f, f->cache_first + i)->text);
+    free(f);
+}
+
+/* Frees the feed once no reply is in flight for it. */
+static void feed_maybe_free(struct feed *f)
+{
+    if (f->released && !f->len_pending && !f->tail_fetching)
+        feed_free(f);
+}
+
+static void feed_release(struct feed *f)
+{
+    if (f->sse->bus) /* NULL once sse_free runs */
+        bus_unsubscribe(f->sse->bus, f->channel);
+    f->released = true;
+    f->ready = false;
+    feed_maybe_free(f);
+}
+
+static void feed_pump(struct feed *f)
+{
+    /* viewer_pump may close a viewer (unlinking it): walk with care. */
+    struct viewer *v = f->viewers;
+    while (v) {
+        struct viewer *next = v->next;
+        viewer_pump(v);
+        v = next;
+    }
+}
+
+static void feed_tail_reply(void *arg, redisReply *r)
+{
+    struct feed *f = arg;
+    f->tail_fetching = false;
+    if (f->released) {
+        feed_maybe_free(f);
+        return;
+    }
+    if (!r || r->type != REDIS_REPLY_ARRAY)
+        return;
+    uint64_t id = f->cache_first + f->cache_count;
+    if (r->elements == 0 && f->known_last >= id)
+        f->known_last = id - 1;
+    for (size_t i = 0; i < r->elements; i++, id++) {
+        const redisReply *e = r->element[i];
+        if (e->type != REDIS_REPLY_STRING)
+            break;
+        /* Make room: drop the oldest cached events. */
+        while (f->cache_count > 0 &&
+                (f->cache_count == SSE_CACHE_EVENTS || f->cache_bytes > SSE_CACHE_BYTES)) {
+            struct cached *old = &f->ring[f->ring_head];
+            f->cache_bytes -= old->len;
+            free(old->text);
+            f->ring_head = (f->ring_head + 1) % SSE_CACHE_EVENTS;
+            f->cache_first++;
+            f->cache_count--;
+        }
+        struct cached *c = &f->ring[(f->ring_head + f->cache_count) % SSE_CACHE_EVENTS];
+        c->text = format_event(id, e->str, e->len, &c->len, &c->terminal);
+        f->cache_bytes += c->len;
+        f->cache_count++;
+    }
+    if (id - 1 > f->known_last)
+        f->known_last = id - 1;
+    feed_pump(f);
+}
+
+static void feed_fetch_tail(struct feed *f)
+{
+    if (f->tail_fetching)
+        return;
+    uint64_t next = f->cache_first + f->cache_count;
+    char from[24], to[24];
+    snprintf(from, sizeof(from), "%llu", (unsigned long long)(next - 1));
+    snprintf(to, sizeof(to), "%llu", (unsigned long long)(next - 1 + SSE_CHUNK - 1));
+    const char *argv[] = {"LRANGE", f->events_key, from, to};
+    if (bus_command(f->sse->bus, feed_tail_reply, f, 4, argv, NULL) == 0)
+        f->tail_fetching = true;
+}
+
+static void feed_len_reply(void *arg, redisReply *r)
+{
+    struct feed *f = arg;
+    f->len_pending = false;
+    if (f->released) {
+        feed_maybe_free(f);
+        return;
+    }
+    if (!r || r->type != REDIS_REPLY_INTEGER)
+        return;
+    if (r->integer == 0) {
+        /* The session expired or was deleted under its viewers: end their
+         * streams; a reconnect will get 404. */
+        struct viewer *v = f->viewers;
+        while (v) {
+            struct viewer *next = v->next;
+            viewer_end(v);
+            viewer_flush(v);
+            v = next;
+        }
+        return;
+    }
+    if ((uint64_t)r->integer > f->known_last)
+        f->known_last = (uint64_t)r->integer;
+    f->ready = true;
+    feed_pump(f);
+}
+
+/* Reads the session's current length: after subscribing (so nothing
+ * published from now on is missed) and periodically, in case a notification
+ * was lost with a connection. */
+static void feed_resync(struct feed *f)
+{
+    if (f->len_pending || f->released)
+        return;
+    const char *argv[] = {"LLEN", f->events_key};
+    if (bus_command(f->sse->bus, feed_len_reply, f, 2, argv, NULL) == 0)
+        f->len_pending = true;
+}
+
+static void feed_on_ready(void *arg)
+{
+    feed_resync(arg);
+}
+
+static void feed_on_message(void *arg, const char *data, size_t len)
+{
+    struct feed *f = arg;
+    char num[24];
+    if (len == 0 || len >= sizeof(num))
+        return;
+    memcpy(num, data, len);
+    num[len] = '\0';
+    uint64_t id = strtoull(num, NULL, 10);
+    if (id > f->known_last) {
+        f->known_last = id;
+        if (f->ready)
+            feed_pump(f);
+    }
+}
+
+static struct feed *feed_get(struct sse *s, const char *sid)
+{
+    unsigned h = feed_hash(sid);
+    for (struct feed *f = s->feeds[h]; f; f = f->next)
+        if (!f->released && strcmp(f->sid, sid) == 0)
+            return f;
+    struct feed *f = xcalloc(1, sizeof(*f));
+    snprintf(f->sid, sizeof(f->sid), "%s", sid);
+    store_session_key(s->cfg, sid, "events", f->events_key, sizeof(f->events_key));
+    store_session_key(s->cfg, sid, "notify", f->channel, sizeof(f->channel));
+    f->sse = s;
+    f->cache_first = 1;
+    f->next = s->feeds[h];
+    s->feeds[h] = f;
+    if (bus_subscribe(s->bus, f->channel, feed_on_message, feed_on_ready, f))
+        feed_resync(f);
+    return f;
+}
+
+/* ---- attaching, ticks, shutdown ---- */
+
+struct attach {
+    struct sse *sse;
+    int fd;
+    int request_id;
+    uint64_t last_id;
+    char sid[STORE_SID_MAX + 1];
+};
+
+static void sse_attach_on_loop(struct loop *l, void *arg)
+{
+    struct attach *a = arg;
+    struct sse *s = a->sse;
+    int fl = fcntl(a->fd, F_GETFL);
+    if (fl < 0 || fcntl(a->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        close(a->fd);
+        free(a);
+        return;
+    }
+    struct viewer *v = xcalloc(1, sizeof(*v));
+    v->fd = a->fd;
+    v->request_id = (uint16_t)a->request_id;
+    v->next_id = a->last_id + 1;
+    v->last_write = loop_now();
+    buf_init(&v->out);
+    if (loop_add(l, v->fd, EPOLLIN | EPOLLRDHUP, viewer_io, v) < 0) {
+        close(v->fd);
+        free(v);
+        free(a);
+        return;
+    }
+    metrics_add(METRIC_VIEWERS, 1);
+    v->all_next = s->all;
+    if (s->all)
+        s->all->all_prev = v;
+    s->all = v;
+    struct feed *f = feed_get(s, a->sid);
+    v->feed = f;
+    v->next = f->viewers;
+    if (f->viewers)
+        f->viewers->prev = v;
+    f->viewers = v;
+    f->nviewers++;
+    free(a);
+    viewer_pump(v);
+}
+
+void sse_attach(struct sse *s, int fd, int request_id, const char *sid, uint64_t last_id)
+{
+    struct attach *a = xcalloc(1, sizeof(*a));
+    a->sse = s;
+    a->fd = fd;
+    a->request_id = request_id;
+    a->last_id = last_id;
+    snprintf(a->sid, sizeof(a->sid), "%s", sid);
+    loop_post(s->loop, sse_attach_on_loop, a);
+}
+
+/* Once a second: keepalive comments on idle streams, drop stalled viewers,
+ * and every few seconds re-read each feed's length. */
+static void sse_tick(struct loop *l, void *arg)
+{
+    struct sse *s = arg;
+    int64_t now = loop_now();
+    int64_t keepalive = (int64_t)s->cfg->keepalive * 1000;
+    int64_t stall = (int64_t)s->cfg->viewer_stall * 1000;
+    struct viewer *v = s->all;
+    while (v) {
+        struct viewer *next = v->all_next;
+        if (v->blocked_since && now - v->blocked_since > stall) {
+            log_info("dropping a viewer of %s: it read nothing for %d s", v->feed->sid,
+                    s->cfg->viewer_stall);
+            viewer_close(v);
+        } else if (buf_used(&v->out) == 0 && now - v->last_write >= keepalive && !v->ending) {
+            static const char comment[] = ": keepalive\n\n";
+            frame_stdout(&v->out, v->request_id, comment, sizeof(comment) - 1);
+            viewer_flush(v);
+        }
+        v = next;
+    }
+    if (now - s->last_resync >= SSE_RESYNC_MS) {
+        s->last_resync = now;
+        for (int i = 0; i < SSE_FEED_BUCKETS; i++)
+            for (struct feed *f = s->feeds[i]; f; f = f->next)
+                if (f->ready)
+                    feed_resync(f);
+    }
+    s->tick_timer = loop_timer(l, SSE_TICK_MS, sse_tick, s);
+}
+
+struct sse *sse_new(struct loop *l, struct bus *b, const struct config *cfg)
+{
+    struct sse *s = xcalloc(1, sizeof(*s));
+    s->loop = l;
+    s->bus = b;
+    s->cfg = cfg;
+    s->last_resync = loop_now();
+    s->tick_timer = loop_timer(l, SSE_TICK_MS, sse_tick, s);
+    return s;
+}
+
+static void sse_end_all_on_loop(struct loop *l, void *arg)
+{
+    (void)l;
+    struct sse *s = arg;
+    struct viewer *v = s->all;
+    while (v) {
+        struct viewer *next = v->all_next;
+        viewer_end(v);
+        viewer_flush(v);
+        v = next;
+    }
+}
+
+void sse_end_all(struct sse *s)
+{
+    loop_post(s->loop, sse_end_all_on_loop, s);
+}
+
+void sse_free(struct sse *s)
+{
+    if (!s)
+        return;
+    s->bus = NULL; /* already freed: see sse.h */
+    /* Last words to whoever is still connected, then close. */
+    while (s->all) {
+        struct viewer *v = s->all;
+        viewer_end(v);
+        if (viewer_flush(v) && !v->closed)
+            viewer_close(v);
+    }
+    if (s->tick_timer)
+        loop_cancel(s->loop, s->tick_timer);
+    for (int i = 0; i < SSE_FEED_BUCKETS; i++)
+        while (s->feeds[i])
+            feed_free(s->feeds[i]);
+    free(s);
+}

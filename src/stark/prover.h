@@ -1,0 +1,21 @@
+/*
+ * prover: makes a STARK proof that the hash chain of air.h maps a secret x
+ * to a public output y in 2^log_steps states.
+ */
+#ifndef STARK_PROVER_H
+#define STARK_PROVER_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "params.h"
+#include "proof.h"
+
+/*
+ * x: the secret input, two words below p. On success *out holds the proof
+ * (its statement carries y) and the result is 0; on failure -1 and a reason.
+ */
+int prover_prove(const struct params *p, const uint64_t x[2],
+		 unsigned log_steps, struct proof **out, char *err);
+
+#endif

@@ -1,0 +1,114 @@
+/* store.h -- sessions in Redis: the key schema and every read and write.
+ *
+ * Keys, for key prefix P and session id S (the {S} hash tag keeps a
+ * session's keys in one cluster slot):
+ *
+ *   P{S}:state    hash   sessionId proofType status phase currentStep
+ *                        progress results error startTime lastUpdate
+ *                        terminal (id of the terminal event) runner wseq
+ *                        cancel
+ *   P{S}:events   list   one element per event, "TYPE\nJSON"; the event id
+ *                        is the element's position + 1, so RPUSH hands out
+ *                        strictly increasing ids atomically
+ *   P{S}:notify   channel  PUBLISHed the new event id after every append
+ *   Pqueue        list   ids of queued sessions, oldest first
+ *   Prunning      zset   running sessions scored by heartbeat deadline (ms,
+ *                        Redis clock)
+ *   Pchan:queue   channel  a session was queued (wakes idle runners)
+ *   Pchan:cancel  channel  a running session was asked to stop
+ *
+ * Every change that must be atomic is one Lua script (create, claim, append,
+ * cancel, heartbeat), so two requests, processes or hosts cannot both create,
+ * claim or end a session, and nothing is appended after a terminal event.
+ * Both session keys get their TTL refreshed by every write.
+ *
+ * A struct store is one synchronous connection, used by one thread at a time;
+ * it reconnects by itself on the next call after a failure. Every call
+ * returns STORE_DOWN (with store_error() saying why) when Redis does not
+ * answer, and the caller decides what that means (a 503, a retry). */
+#ifndef PHASESTREAM_STORE_H
+#define PHASESTREAM_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+struct store;
+
+#define STORE_OK   0
+#define STORE_DOWN (-1)
+
+#define STORE_SID_MAX 64
+
+struct store *store_new(const struct config *cfg);
+void store_free(struct store *st);
+const char *store_error(const struct store *st);
+/* Connects now if not connected. */
+int store_ping(struct store *st);
+
+/* Key and channel names. */
+void store_session_key(const struct config *cfg, const char *sid, const char *what, char *out,
+        size_t len);
+void store_global_key(const struct config *cfg, const char *what, char *out, size_t len);
+
+enum store_create {
+    STORE_CREATED,
+    STORE_EXISTS,
+    STORE_QUEUE_FULL,
+    STORE_CREATE_DOWN,
+};
+/* Creates a queued session with its first status event, unless one with
+ * this id exists. results is the initial results object (JSON). */
+enum store_create store_create(struct store *st, const char *sid, const char *proof_type,
+        const char *results, const char *step);
+
+/* What a stream request needs to know. */
+struct store_head {
+    bool exists;
+    uint64_t terminal; /* id of the terminal event; 0 while running */
+};
+int store_head(struct store *st, const char *sid, struct store_head *out);
+
+/* The WorkflowState JSON; *json is NULL when there is no such session. */
+int store_state_json(struct store *st, const char *sid, bool with_logs, char **json);
+
+enum store_cancel {
+    STORE_CANCEL_NOT_FOUND,
+    STORE_CANCEL_ENDED,
+    STORE_CANCEL_DROPPED, /* was queued: ended here */
+    STORE_CANCEL_ASKED,   /* running: its runner will end it */
+    STORE_CANCEL_DOWN,
+};
+enum store_cancel store_cancel(struct store *st, const char *sid);
+
+struct store_claim {
+    char sid[STORE_SID_MAX + 1];
+    char proof_type[64];
+    char start_time[40];
+};
+/* Takes the oldest queued session and marks it running for this instance.
+ * Returns 1 when one was claimed, 0 when the queue is empty. */
+int store_claim(struct store *st, const char *instance, struct store_claim *out);
+
+struct store_event {
+    uint64_t seq;        /* the runner's sequence number, for exactly-once retries */
+    const char *type;
+    const char *payload;
+    const char **fields; /* state hash updates: name, value, name, value... */
+    size_t nfields;      /* count of names + values */
+};
+/* Appends events in order in one round trip. Returns how many are stored
+ * (retried ones already stored count), or STORE_DOWN. *closed is set when
+ * the session no longer takes events (expired, or already ended). */
+int store_append(struct store *st, const char *sid, const struct store_event *ev, size_t n,
+        bool *closed);
+
+/* Refreshes a running session's heartbeat; *cancel tells whether a cancel
+ * was asked, *closed whether the session is no longer running. */
+int store_heartbeat(struct store *st, const char *sid, bool *cancel, bool *closed);
+
+/* Queue length and number of running sessions, over all instances. */
+int store_counts(struct store *st, long *queued, long *running);
+
+#endif
