@@ -283,7 +283,7 @@ static void bus_schedule_retry(struct bus_conn *c)
 static void bus_on_disconnect(const redisAsyncContext *ac, int status)
 {
     struct bus_conn *c = ac->data;
-    if (c->up)
+    if (c->up && !c->bus->closing)
         log_warn("Redis %s connection lost: %s", c->subscriber ? "subscriber" : "command",
                 status == REDIS_OK ? "closed" : ac->errstr);
     c->ac = NULL;
@@ -350,6 +350,8 @@ static void bus_connect(struct bus_conn *c)
         const char *argv[] = {"AUTH", a->user ? a->user : a->password, a->password};
         redisAsyncCommandArgv(ac, bus_auth_reply, NULL, a->user ? 3 : 2, argv, NULL);
     }
+    const char *name[] = {"CLIENT", "SETNAME", "phasestream"};
+    redisAsyncCommandArgv(ac, bus_auth_reply, NULL, 3, name, NULL);
     if (a->db && !c->subscriber) {
         char db[16];
         snprintf(db, sizeof(db), "%d", a->db);

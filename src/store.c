@@ -254,6 +254,13 @@ static int store_connect(struct store *st)
         }
         freeReplyObject(r);
     }
+    /* Named, so an operator (or a test) can tell phasestream's connections
+     * apart in CLIENT LIST. */
+    const char *name[] = {"CLIENT", "SETNAME", "phasestream"};
+    redisReply *r = store_call(st, 3, name, NULL);
+    if (!r)
+        return STORE_DOWN;
+    freeReplyObject(r);
     return store_load_scripts(st);
 }
 

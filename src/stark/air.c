@@ -11,7 +11,6 @@
  */
 #include "air.h"
 
-#include <stdio.h>
 #include <string.h>
 
 /* First row of the circulant MDS matrix circ(2, 3, 1, 1). */
@@ -91,24 +90,34 @@ static void air_round(const struct air *air, size_t row, uint64_t s[AIR_STATE],
 	}
 }
 
+void air_initial_state(const uint64_t x[2], uint64_t state[AIR_STATE])
+{
+	state[0] = x[0];
+	state[1] = x[1];
+	for (unsigned k = 2; k < AIR_STATE; k++)
+		state[k] = 0; /* the capacity */
+}
+
 void air_hash(const struct air *air, const uint64_t x[2], unsigned log_steps,
 	      uint64_t y[2])
 {
-	uint64_t s[AIR_STATE] = { x[0], x[1], 0, 0 }, u[AIR_STATE];
+	uint64_t s[AIR_STATE], u[AIR_STATE];
 	size_t rounds = ((size_t)1 << log_steps) - 1;
 
+	air_initial_state(x, s);
 	for (size_t r = 0; r < rounds; r++)
 		air_round(air, r, s, u);
 	y[0] = s[0];
 	y[1] = s[1];
 }
 
-void air_trace(const struct air *air, const uint64_t x[2], unsigned log_steps,
-	       uint64_t *const cols[AIR_WIDTH])
+void air_trace(const struct air *air, const uint64_t state0[AIR_STATE],
+	       unsigned log_steps, uint64_t *const cols[AIR_WIDTH])
 {
-	uint64_t s[AIR_STATE] = { x[0], x[1], 0, 0 }, u[AIR_STATE];
+	uint64_t s[AIR_STATE], u[AIR_STATE];
 	size_t n = (size_t)1 << log_steps;
 
+	memcpy(s, state0, sizeof(s));
 	for (size_t i = 0; i < n; i++) {
 		for (unsigned k = 0; k < AIR_STATE; k++)
 			cols[k][i] = s[k];

@@ -76,9 +76,15 @@ int air_init(struct air *air, struct sha256 *h, char *err);
 void air_hash(const struct air *air, const uint64_t x[2], unsigned log_steps,
 	      uint64_t y[2]);
 
-/* Fills the trace, cols[c][i] for column c and row i < 2^log_steps. */
-void air_trace(const struct air *air, const uint64_t x[2], unsigned log_steps,
-	       uint64_t *const cols[AIR_WIDTH]);
+/* The chain's first state for input x: (x0, x1, 0, 0). */
+void air_initial_state(const uint64_t x[2], uint64_t state[AIR_STATE]);
+
+/*
+ * Fills the trace from the given first state: cols[c][i] for column c and
+ * row i < 2^log_steps.
+ */
+void air_trace(const struct air *air, const uint64_t state0[AIR_STATE],
+	       unsigned log_steps, uint64_t *const cols[AIR_WIDTH]);
 
 /* The values the composition formula needs at one point x. */
 struct air_frame {

@@ -75,8 +75,9 @@ static void prover_release(struct prover *pv)
 }
 
 /* Step 1 and 2: trace, interpolation, LDE, commitment. */
-static int prover_commit_trace(struct prover *pv, const uint64_t x[2],
-			       char *err)
+static int prover_commit_trace(struct prover *pv,
+			       const uint64_t state0[AIR_STATE],
+			       const uint64_t *claimed, char *err)
 {
 	uint8_t leaf[PROOF_TRACE_LEAF_BYTES];
 	uint64_t row[AIR_WIDTH];
@@ -87,10 +88,10 @@ static int prover_commit_trace(struct prover *pv, const uint64_t x[2],
 		if (pv->coeffs[j] == NULL || pv->trace_lde[j] == NULL)
 			goto oom;
 	}
-	air_trace(&pv->air, x, pv->log_steps, pv->coeffs);
+	air_trace(&pv->air, state0, pv->log_steps, pv->coeffs);
 	pv->proof->statement.log_steps = pv->log_steps;
-	pv->proof->statement.output[0] = pv->coeffs[0][pv->n_trace - 1];
-	pv->proof->statement.output[1] = pv->coeffs[1][pv->n_trace - 1];
+	pv->proof->statement.output[0] = claimed ? claimed[0] : pv->coeffs[0][pv->n_trace - 1];
+	pv->proof->statement.output[1] = claimed ? claimed[1] : pv->coeffs[1][pv->n_trace - 1];
 	statement_bind(&pv->proof->statement, pv->params, &pv->t);
 
 	for (unsigned j = 0; j < AIR_WIDTH; j++) {
@@ -321,8 +322,10 @@ static void prover_open(struct prover *pv)
 	}
 }
 
-int prover_prove(const struct params *p, const uint64_t x[2],
-		 unsigned log_steps, struct proof **out, char *err)
+/* The protocol; claimed is NULL for the chain's own output. */
+static int prover_run(const struct params *p, const uint64_t state0[AIR_STATE],
+		      unsigned log_steps, const uint64_t *claimed,
+		      struct proof **out, char *err)
 {
 	struct prover pv;
 	struct field_ext *d = NULL;
@@ -330,10 +333,6 @@ int prover_prove(const struct params *p, const uint64_t x[2],
 
 	memset(&pv, 0, sizeof(pv));
 	*out = NULL;
-	if (x[0] >= FIELD_P || x[1] >= FIELD_P) {
-		error_set(err, "input words must be below p");
-		return -1;
-	}
 	pv.proof = proof_new(p, log_steps, err);
 	if (pv.proof == NULL)
 		return -1;
@@ -353,7 +352,7 @@ int prover_prove(const struct params *p, const uint64_t x[2],
 		goto out;
 	transcript_init(&pv.t, pv.h, "proof v1");
 
-	if (prover_commit_trace(&pv, x, err) != 0)
+	if (prover_commit_trace(&pv, state0, claimed, err) != 0)
 		goto out;
 	if (prover_commit_composition(&pv, err) != 0)
 		goto out;
@@ -372,4 +371,26 @@ out:
 	prover_release(&pv);
 	proof_free(pv.proof);
 	return rc;
+}
+
+int prover_prove(const struct params *p, const uint64_t x[2],
+		 unsigned log_steps, struct proof **out, char *err)
+{
+	uint64_t state0[AIR_STATE];
+
+	*out = NULL;
+	if (x[0] >= FIELD_P || x[1] >= FIELD_P) {
+		error_set(err, "input words must be below p");
+		return -1;
+	}
+	air_initial_state(x, state0);
+	return prover_run(p, state0, log_steps, NULL, out, err);
+}
+
+int prover_prove_claim(const struct params *p,
+		       const uint64_t state0[AIR_STATE], unsigned log_steps,
+		       const uint64_t claimed[2], struct proof **out,
+		       char *err)
+{
+	return prover_run(p, state0, log_steps, claimed, out, err);
 }

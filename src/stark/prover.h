@@ -18,4 +18,15 @@
 int prover_prove(const struct params *p, const uint64_t x[2],
 		 unsigned log_steps, struct proof **out, char *err);
 
+/*
+ * For tests of the verifier only: a dishonest prover. Runs the same
+ * protocol for the chain starting at state0 while claiming the output
+ * `claimed`, checking neither that state0 has a zero capacity nor that the
+ * chain ends in `claimed`. A false claim must not verify.
+ */
+int prover_prove_claim(const struct params *p,
+		       const uint64_t state0[AIR_STATE], unsigned log_steps,
+		       const uint64_t claimed[2], struct proof **out,
+		       char *err);
+
 #endif

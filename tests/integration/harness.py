@@ -1,0 +1,523 @@
+"""Test harness: real redis-server, phasestream and nginx on loopback.
+
+Everything a test starts runs in its own temporary directory, on a unix
+socket or a free loopback port, and is stopped by PID. Helpers speak the
+wire protocols directly (RESP to Redis, HTTP/1.1 with chunked decoding to
+nginx, FastCGI where a test bypasses the web server) so that assertions are
+about the bytes that really travel.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("PHASESTREAM_BIN", os.path.join(ROOT, "phasestream"))
+PIPELINES = os.path.join(ROOT, "tests", "pipelines")
+TESTBIN = os.path.join(ROOT, "tests", "bin")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(pred, timeout=10.0, interval=0.02, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for " + what)
+
+
+# ---------------------------------------------------------------- Redis --
+
+class Resp:
+    """A minimal RESP2 client on a real socket."""
+
+    def __init__(self, path=None, port=None):
+        if path:
+            self.sock = socket.socket(socket.AF_UNIX)
+            self.sock.connect(path)
+        else:
+            self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.settimeout(10)
+        self.buf = b""
+
+    def close(self):
+        self.sock.close()
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("redis closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _exact(self, n):
+        while len(self.buf) < n + 2:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("redis closed")
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def _reply(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            raise RuntimeError(rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self._exact(n).decode("utf-8", "replace")
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._reply() for _ in range(n)]
+        raise RuntimeError("bad reply " + repr(line))
+
+    def __call__(self, *args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.sock.sendall(b"".join(out))
+        return self._reply()
+
+
+class Redis:
+    def __init__(self, tmp, appendonly=False, port=None):
+        self.dir = tmp
+        self.port = port or free_port()
+        self.sock = os.path.join(tmp, "redis.sock")
+        self.appendonly = appendonly
+        self.proc = None
+        self.start()
+
+    def start(self):
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                "--unixsocket", self.sock, "--unixsocketperm", "700",
+                "--save", "", "--appendonly", "yes" if self.appendonly else "no",
+                "--dir", self.dir, "--daemonize", "no", "--logfile",
+                os.path.join(self.dir, "redis.log"), "--maxclients", "10000"]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def up():
+            try:
+                c = Resp(port=self.port)
+                ok = c("PING") == "PONG"
+                c.close()
+                return ok
+            except OSError:
+                return False
+        wait_for(up, what="redis-server to start")
+
+    @property
+    def url(self):
+        return "redis://127.0.0.1:%d" % self.port
+
+    def client(self):
+        return Resp(port=self.port)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+
+# ---------------------------------------------------------- phasestream --
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+class Phasestream:
+    count = 0
+
+    def __init__(self, tmp, redis_url, pipeline, args=(), env=None, listen=None,
+                 prefix=None, runners=2, stdin=None, wait=True):
+        Phasestream.count += 1
+        self.dir = tmp
+        self.socket = os.path.join(tmp, "ps%d.sock" % Phasestream.count)
+        self.listen = listen or ("unix:" + self.socket)
+        self.log = os.path.join(tmp, "phasestream%d.log" % Phasestream.count)
+        self.prefix = prefix or "t%d:" % Phasestream.count
+        e = dict(os.environ)
+        e.update({"ASAN_OPTIONS": "detect_leaks=1:halt_on_error=1:abort_on_error=0",
+                  "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"})
+        for k in ("REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "PRIVATE_KEY"):
+            e.pop(k, None)
+        if env:
+            e.update(env)
+        cmd = [BIN, "--pipeline", pipeline, "--redis", redis_url,
+               "--key-prefix", self.prefix, "--runners", str(runners),
+               "--workdir", os.path.join(tmp, "work"), "--socket-mode", "0666"]
+        if self.listen != "fd0":
+            cmd += ["--listen", self.listen]
+        cmd += list(args)
+        self.cmd = cmd
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(cmd, stdin=stdin, stdout=self.logf, stderr=self.logf, env=e)
+        self.pid = self.proc.pid
+        if wait:
+            wait_for(lambda: "phasestream started" in self.read_log() or self.proc.poll() is not None,
+                     what="phasestream to start")
+            if self.proc.poll() is not None:
+                raise AssertionError("phasestream exited: " + self.read_log())
+
+    def read_log(self):
+        with open(self.log, "r", errors="replace") as f:
+            return f.read()
+
+    def send(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Stops it and returns its exit status; a sanitizer report fails."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("phasestream did not stop within %ss" % timeout)
+        self.logf.close()
+        log = self.read_log()
+        for mark in SANITIZER_MARKS:
+            if mark in log:
+                raise AssertionError("sanitizer report in phasestream's log:\n" + log[-6000:])
+        return self.proc.returncode
+
+    def fd_count(self):
+        return len(os.listdir("/proc/%d/fd" % self.pid))
+
+    def thread_count(self):
+        return len(os.listdir("/proc/%d/task" % self.pid))
+
+
+# ---------------------------------------------------------------- nginx --
+
+class Nginx:
+    def __init__(self, tmp, socket_path, port=None, conf_dir=None):
+        self.dir = os.path.join(tmp, "nginx")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = port or free_port()
+        shutil.copy("/etc/nginx/fastcgi_params", self.dir)
+        with open(os.path.join(ROOT, "conf", "nginx", "local.conf.in")) as f:
+            conf = f.read()
+        conf = (conf.replace("@RUN@", self.dir).replace("@SOCKET@", socket_path)
+                .replace("@PORT@", str(self.port)).replace("@WWW@", os.path.join(ROOT, "www"))
+                .replace("@CONF@", conf_dir or os.path.join(ROOT, "conf")))
+        self.conf = os.path.join(self.dir, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(conf)
+        self.proc = subprocess.Popen(["nginx", "-p", self.dir, "-c", self.conf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+        def up():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return True
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise AssertionError("nginx exited: " + self.proc.stderr.read().decode())
+                return False
+        wait_for(up, what="nginx to start")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Stack:
+    """redis-server + phasestream + nginx, torn down in reverse order."""
+
+    def __init__(self, pipeline="basic.json", args=(), env=None, runners=2, redis=None,
+                 appendonly=False):
+        self.tmp = tempfile.mkdtemp(prefix="phasestream-test-")
+        os.chmod(self.tmp, 0o755)  # nginx's workers run as nobody
+        self.own_redis = redis is None
+        self.redis = redis or Redis(self.tmp, appendonly=appendonly)
+        self.pipeline = pipeline if os.path.isabs(pipeline) else os.path.join(PIPELINES, pipeline)
+        self.ps = Phasestream(self.tmp, self.redis.url, self.pipeline, args=args, env=env,
+                              runners=runners)
+        self.nginx = Nginx(self.tmp, self.ps.socket)
+        self.r = self.redis.client()
+
+    @property
+    def port(self):
+        return self.nginx.port
+
+    @property
+    def prefix(self):
+        return self.ps.prefix
+
+    def close(self):
+        rc = None
+        try:
+            self.nginx.stop()
+        finally:
+            rc = self.ps.stop()
+            self.r.close()
+            if self.own_redis:
+                self.redis.stop()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        return rc
+
+    def key(self, sid, what):
+        return "%s{%s}:%s" % (self.prefix, sid, what)
+
+
+# ----------------------------------------------------------------- HTTP --
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+
+def _read_head(sock, buf):
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed before headers: %r" % buf)
+        buf += chunk
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        k, v = line.split(":", 1)
+        headers[k.strip().lower()] = v.strip()
+    return status, headers, rest
+
+
+def request(port, method, path, body=None, headers=None, timeout=15):
+    """One HTTP/1.1 request with Connection: close; the whole response."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout)
+    hdrs = {"Host": "localhost", "Connection": "close"}
+    if body is not None:
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+            hdrs["Content-Type"] = "application/json"
+        body = body if isinstance(body, bytes) else body.encode()
+        hdrs["Content-Length"] = str(len(body))
+    hdrs.update(headers or {})
+    req = "%s %s HTTP/1.1\r\n" % (method, path) + "".join(
+        "%s: %s\r\n" % kv for kv in hdrs.items()) + "\r\n"
+    sock.sendall(req.encode() + (body or b""))
+    status, h, rest = _read_head(sock, b"")
+    data = rest
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    if h.get("transfer-encoding") == "chunked":
+        data = _dechunk_all(data)
+    return Response(status, h, data.decode("utf-8", "replace"))
+
+
+def _dechunk_all(data):
+    out = b""
+    while data:
+        line, data = data.split(b"\r\n", 1)
+        n = int(line.split(b";")[0], 16)
+        if n == 0:
+            break
+        out += data[:n]
+        data = data[n + 2:]
+    return out
+
+
+def create(port, proof_type="groth16"):
+    r = request(port, "POST", "/api/workflow", {"proofType": proof_type})
+    assert r.status == 201, (r.status, r.body)
+    return r.json()["sessionId"]
+
+
+# ------------------------------------------------------------------ SSE --
+
+class Event:
+    def __init__(self, id, type, data, retry, at):
+        self.id = int(id) if id is not None else None
+        self.type = type
+        self.raw = data
+        self.data = json.loads(data) if data else None
+        self.retry = retry
+        self.at = at
+
+    def __repr__(self):
+        return "Event(%s %s %s)" % (self.id, self.type, self.raw[:80])
+
+
+class EventStream:
+    """An SSE client on a raw socket: chunked decoding, event parsing, the
+    arrival time of each event, and the comments seen."""
+
+    def __init__(self, port, path, last_event_id=None, timeout=15, rcvbuf=None):
+        self.sock = socket.socket()
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect(("127.0.0.1", port))
+        hdrs = "Host: localhost\r\nAccept: text/event-stream\r\n"
+        if last_event_id is not None:
+            hdrs += "Last-Event-ID: %s\r\n" % last_event_id
+        self.sock.sendall(("GET %s HTTP/1.1\r\n%s\r\n" % (path, hdrs)).encode())
+        self.status, self.headers, self.raw = _read_head(self.sock, b"")
+        self.chunked = self.headers.get("transfer-encoding") == "chunked"
+        self.body = b""       # de-chunked bytes not yet parsed
+        self.all = b""        # every de-chunked byte
+        self.comments = []
+        self.ended = False
+
+    def _fill(self):
+        """Reads more; returns False at the end of the response."""
+        if self.ended:
+            return False
+        while True:
+            if self.chunked:
+                if b"\r\n" in self.raw:
+                    line, rest = self.raw.split(b"\r\n", 1)
+                    n = int(line.split(b";")[0], 16)
+                    if n == 0:
+                        self.ended = True
+                        return False
+                    if len(rest) >= n + 2:
+                        self.body += rest[:n]
+                        self.all += rest[:n]
+                        self.raw = rest[n + 2:]
+                        return True
+            elif self.raw:
+                self.body += self.raw
+                self.all += self.raw
+                self.raw = b""
+                return True
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                self.ended = True
+                return False
+            self.raw += chunk
+
+    def next(self):
+        """The next event, or None when the stream ended."""
+        while True:
+            while b"\n\n" not in self.body:
+                if not self._fill():
+                    return None
+            block, self.body = self.body.split(b"\n\n", 1)
+            fields = {"id": None, "event": "message", "data": None, "retry": None}
+            for line in block.decode("utf-8").split("\n"):
+                if line.startswith(":"):
+                    self.comments.append((line, time.time()))
+                    continue
+                k, _, v = line.partition(":")
+                fields[k] = v[1:] if v.startswith(" ") else v
+            if fields["data"] is None and fields["id"] is None:
+                continue  # a comment block, or retry alone
+            return Event(fields["id"], fields["event"], fields["data"], fields["retry"],
+                         time.time())
+
+    def events(self, limit=100000):
+        out = []
+        while len(out) < limit:
+            e = self.next()
+            if e is None:
+                break
+            out.append(e)
+        return out
+
+    def close(self):
+        self.sock.close()
+
+
+def stream(port, sid, last_event_id=None, param=None, **kw):
+    path = "/api/workflow?sessionId=%s" % sid
+    if param is not None:
+        path += "&lastEventId=%s" % param
+    return EventStream(port, path, last_event_id=last_event_id, **kw)
+
+
+def follow(port, sid, **kw):
+    """Every event of the session, to its end."""
+    es = stream(port, sid, **kw)
+    assert es.status == 200, es.status
+    ev = es.events()
+    es.close()
+    return ev
+
+
+def stored_events(r, stack, sid):
+    """The session's event list as stored: [(id, type, data)]."""
+    out = []
+    for i, el in enumerate(r("LRANGE", stack.key(sid, "events"), 0, -1)):
+        t, _, d = el.partition("\n")
+        out.append((i + 1, t, d))
+    return out
+
+
+# ------------------------------------------------------------ processes --
+
+def processes_with_env(marker):
+    """PIDs of live (non-zombie) processes whose environment holds marker."""
+    found = []
+    needle = marker.encode()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/environ" % pid, "rb") as f:
+                env = f.read()
+            with open("/proc/%s/stat" % pid) as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if needle in env and state != "Z":
+            found.append(int(pid))
+    return found
+
+
+def zombies_of(ppid):
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" and int(fields[1]) == ppid:
+            out.append(int(pid))
+    return out
