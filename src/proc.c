@@ -72,28 +72,60 @@ static int set_nonblock(int fd)
     return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-/* In the child, between fork and exec: only async-signal-safe calls. Any
- * failure is reported through the close-on-exec pipe and the child exits. */
+/* The shim's answer to its parent's death (PR_SET_PDEATHSIG): the whole
+ * group goes, grandchildren included. kill() is async-signal-safe. */
+static void shim_parent_died(int sig)
+{
+    (void)sig;
+    kill(0, SIGKILL);
+}
+
+static void __attribute__((noreturn)) child_fail(int report_w)
+{
+    int e = errno;
+    (void)!write(report_w, &e, sizeof(e));
+    _exit(127);
+}
+
+/* Runs in the forked child, which is a copy of a multi-threaded process:
+ * until execve, only async-signal-safe calls.
+ *
+ * The child becomes the "shim": leader of the phase's process group, it
+ * forks the command and waits for it. PR_SET_PDEATHSIG alone would only take
+ * the command when the server dies; the shim gets SIGUSR1 instead and kills
+ * the whole group, so a kill -9 of phasestream leaves none of the phase's
+ * processes behind. The shim ignores the TERM that a timeout or a cancel
+ * sends to the group, so the command gets its grace period; when the command
+ * ends, the shim ends the same way (exit status, or the same signal). */
 static void __attribute__((noreturn)) proc_child(const char *path, char *const argv[],
         char *const envp[], const char *cwd, int out_w, int err_w, int report_w, pid_t parent)
 {
-    int e;
+    static const int quiet[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT};
+    struct sigaction sa;
     sigset_t none;
 
-    /* Signals blocked or ignored by the server must not stay so in the
-     * phase: a script with SIGTERM blocked would outlive its timeout. */
+    setpgid(0, 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    for (size_t i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++)
+        sigaction(quiet[i], &sa, NULL);
+    sa.sa_handler = shim_parent_died;
+    sigfillset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    /* The server blocks signals in its threads; the shim and the command
+     * must get them. */
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPIPE, SIG_DFL);
+    if (prctl(PR_SET_PDEATHSIG, SIGUSR1, 0, 0, 0) < 0)
+        child_fail(report_w);
+    if (getppid() != parent)
+        kill(0, SIGKILL); /* the server died before we got here */
 
-    setpgid(0, 0);
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
-        goto fail; /* the server died before we got here */
-    int devnull = open("/dev/null", O_RDONLY);
+    int devnull = open("/dev/null", O_RDWR);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
-        goto fail;
+        child_fail(report_w);
     if (chdir(cwd) < 0)
-        goto fail;
+        child_fail(report_w);
     /* Nothing of the server's (Redis sockets, client connections, the
      * listening socket) may leak into the phase. */
     if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
@@ -102,11 +134,41 @@ static void __attribute__((noreturn)) proc_child(const char *path, char *const a
             if (fd != report_w)
                 fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
-    execve(path, argv, envp);
-fail:
-    e = errno;
-    (void)!write(report_w, &e, sizeof(e));
-    _exit(127);
+
+    pid_t cmd = fork();
+    if (cmd < 0)
+        child_fail(report_w);
+    if (cmd == 0) {
+        /* The command: default dispositions (ignored ones would survive
+         * execve), and death with the shim should the shim be killed. */
+        sa.sa_handler = SIG_DFL;
+        sigemptyset(&sa.sa_mask);
+        for (size_t i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++)
+            sigaction(quiet[i], &sa, NULL);
+        sigaction(SIGUSR1, &sa, NULL);
+        sigaction(SIGPIPE, &sa, NULL);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+            child_fail(report_w);
+        execve(path, argv, envp);
+        child_fail(report_w);
+    }
+
+    /* The shim lets go of the pipes, so they end with the command. */
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    close(report_w);
+    int st;
+    while (waitpid(cmd, &st, 0) < 0)
+        if (errno != EINTR)
+            _exit(127);
+    if (WIFSIGNALED(st)) {
+        sa.sa_handler = SIG_DFL;
+        sigemptyset(&sa.sa_mask);
+        sigaction(WTERMSIG(st), &sa, NULL);
+        kill(getpid(), WTERMSIG(st));
+        _exit(128 + WTERMSIG(st));
+    }
+    _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 127);
 }
 
 int proc_spawn(struct proc *p, char *const argv[], char *const envp[], const char *cwd,

@@ -5,9 +5,12 @@
  * stayed in the group, grandchildren included. Three mechanisms keep
  * invariant 5 (no orphans, no zombies):
  *
- *   - PR_SET_PDEATHSIG(SIGKILL) in the leader: if phasestream dies (even by
- *     SIGKILL), the kernel kills the leader. Note that the "parent" here is
- *     the forking thread; runner threads live as long as the process;
+ *   - a shim leads the group: a forked copy of the server that forks the
+ *     command and waits for it. PR_SET_PDEATHSIG gives the shim SIGUSR1
+ *     when phasestream dies (even by SIGKILL), and the shim then kills the
+ *     whole group. (The "parent" of PR_SET_PDEATHSIG is the forking thread;
+ *     runner threads live as long as the process.) The command itself has
+ *     PR_SET_PDEATHSIG(SIGKILL) should the shim be killed;
  *   - group kills: after the leader exits, after a timeout and on cancel,
  *     the whole group gets SIGTERM and, after the grace period, SIGKILL;
  *   - the process is a child subreaper (PR_SET_CHILD_SUBREAPER), so members
@@ -26,7 +29,7 @@
 #include <sys/types.h>
 
 struct proc {
-    pid_t pid;   /* leader, and the group id */
+    pid_t pid;   /* the shim: group leader, and the group id */
     int out_fd;  /* read end of its stdout, non-blocking */
     int err_fd;  /* read end of its stderr, non-blocking */
     int pid_fd;  /* pidfd of the leader (readable when it exits), or -1 */

@@ -47,24 +47,24 @@
 #include "sha256.h"
 #include "transcript.h"
 
-#define AIR_STATE 4
-#define AIR_WIDTH (2 * AIR_STATE)
-#define AIR_LOG_PERIOD 6
-#define AIR_PERIOD (1 << AIR_LOG_PERIOD)
+#define AIR_STATE       4
+#define AIR_WIDTH       (2 * AIR_STATE)
+#define AIR_LOG_PERIOD  6
+#define AIR_PERIOD      (1 << AIR_LOG_PERIOD)
 #define AIR_TRANSITIONS (2 * AIR_STATE)
-#define AIR_BOUNDARIES 4
+#define AIR_BOUNDARIES  4
 #define AIR_CONSTRAINTS (AIR_TRANSITIONS + AIR_BOUNDARIES)
 /* Constraint degree 3: the quotient has degree < (3 - 1) * T. */
 #define AIR_LOG_CHUNKS 1
-#define AIR_CHUNKS (1 << AIR_LOG_CHUNKS)
+#define AIR_CHUNKS     (1 << AIR_LOG_CHUNKS)
 /* Steps are 2^6 .. 2^20: at least one period, and memory stays ~2 GiB. */
 #define AIR_LOG_STEPS_MIN AIR_LOG_PERIOD
 #define AIR_LOG_STEPS_MAX 20
 
 struct air {
-	uint64_t rc[AIR_PERIOD][AIR_STATE];
-	/* Coefficients of p_k, the periodic round-constant polynomials. */
-	uint64_t rc_coeffs[AIR_STATE][AIR_PERIOD];
+    uint64_t rc[AIR_PERIOD][AIR_STATE];
+    /* Coefficients of p_k, the periodic round-constant polynomials. */
+    uint64_t rc_coeffs[AIR_STATE][AIR_PERIOD];
 };
 
 /* The 4x4 MDS matrix, row j, column k. */
@@ -73,8 +73,7 @@ uint64_t air_mds(unsigned j, unsigned k);
 int air_init(struct air *air, struct sha256 *h, char *err);
 
 /* The statement's function, computed directly: y from x. */
-void air_hash(const struct air *air, const uint64_t x[2], unsigned log_steps,
-	      uint64_t y[2]);
+void air_hash(const struct air *air, const uint64_t x[2], unsigned log_steps, uint64_t y[2]);
 
 /* The chain's first state for input x: (x0, x1, 0, 0). */
 void air_initial_state(const uint64_t x[2], uint64_t state[AIR_STATE]);
@@ -83,35 +82,34 @@ void air_initial_state(const uint64_t x[2], uint64_t state[AIR_STATE]);
  * Fills the trace from the given first state: cols[c][i] for column c and
  * row i < 2^log_steps.
  */
-void air_trace(const struct air *air, const uint64_t state0[AIR_STATE],
-	       unsigned log_steps, uint64_t *const cols[AIR_WIDTH]);
+void air_trace(const struct air *air, const uint64_t state0[AIR_STATE], unsigned log_steps,
+               uint64_t *const cols[AIR_WIDTH]);
 
 /* The values the composition formula needs at one point x. */
 struct air_frame {
-	struct field_ext cur[AIR_WIDTH];  /* trace polynomials at x */
-	struct field_ext next[AIR_WIDTH]; /* ... at omega * x (next row) */
-	struct field_ext rc[AIR_STATE];	  /* round constants at x */
+    struct field_ext cur[AIR_WIDTH];  /* trace polynomials at x */
+    struct field_ext next[AIR_WIDTH]; /* ... at omega * x (next row) */
+    struct field_ext rc[AIR_STATE];   /* round constants at x */
 };
 
 /* Transition constraint values at one point; all zero on a valid row. */
-void air_eval_transitions(const struct air_frame *f,
-			  struct field_ext out[AIR_TRANSITIONS]);
+void air_eval_transitions(const struct air_frame *f, struct field_ext out[AIR_TRANSITIONS]);
 
 /* Row-by-row check of every constraint; the row that fails, or -1. */
-long air_check_trace(const struct air *air, unsigned log_steps,
-		     uint64_t *const cols[AIR_WIDTH], const uint64_t y[2]);
+long air_check_trace(const struct air *air, unsigned log_steps, uint64_t *const cols[AIR_WIDTH],
+                     const uint64_t y[2]);
 
 /* The random weights of the constraints in the composition polynomial. */
 struct air_coeffs {
-	struct field_ext alpha[AIR_CONSTRAINTS];
+    struct field_ext alpha[AIR_CONSTRAINTS];
 };
 void air_draw_coeffs(struct transcript *t, struct air_coeffs *c);
 
 /* Inverses of the constraint divisors at x. */
 struct air_divisors {
-	struct field_ext transition; /* (x - omega^(T-1)) / (x^T - 1) */
-	struct field_ext first_row;  /* 1 / (x - 1) */
-	struct field_ext last_row;   /* 1 / (x - omega^(T-1)) */
+    struct field_ext transition; /* (x - omega^(T-1)) / (x^T - 1) */
+    struct field_ext first_row;  /* 1 / (x - 1) */
+    struct field_ext last_row;   /* 1 / (x - omega^(T-1)) */
 };
 
 /*
@@ -120,20 +118,18 @@ struct air_divisors {
  * One formula for both sides: the prover calls it at every LDE point, the
  * verifier at the out-of-domain point z.
  */
-struct field_ext air_compose(const struct air_coeffs *c,
-			     const struct air_frame *f,
-			     const struct air_divisors *d, const uint64_t y[2]);
+struct field_ext air_compose(const struct air_coeffs *c, const struct air_frame *f,
+                             const struct air_divisors *d, const uint64_t y[2]);
 
 /*
  * The round-constant columns on the LDE coset offset * <omega_{B*T}>:
  * out[k] has 64 * 2^log_blowup values and LDE point i reads index
  * i mod (64 * 2^log_blowup). plan must cover that size.
  */
-void air_periodic_lde(const struct air *air, const struct ntt_plan *plan,
-		      unsigned log_steps, unsigned log_blowup, uint64_t offset,
-		      uint64_t *const out[AIR_STATE]);
+void air_periodic_lde(const struct air *air, const struct ntt_plan *plan, unsigned log_steps,
+                      unsigned log_blowup, uint64_t offset, uint64_t *const out[AIR_STATE]);
 /* The round-constant columns at an arbitrary point. */
-void air_periodic_at(const struct air *air, unsigned log_steps,
-		     struct field_ext x, struct field_ext out[AIR_STATE]);
+void air_periodic_at(const struct air *air, unsigned log_steps, struct field_ext x,
+                     struct field_ext out[AIR_STATE]);
 
 #endif

@@ -15,55 +15,53 @@
 
 struct field_ext deep_draw_point(struct transcript *t)
 {
-	for (;;) {
-		struct field_ext z = transcript_draw_ext(t);
+    for (;;) {
+        struct field_ext z = transcript_draw_ext(t);
 
-		if (z.c1 != 0)
-			return z;
-	}
+        if (z.c1 != 0)
+            return z;
+    }
 }
 
-void deep_init(struct deep *d, struct transcript *t, struct field_ext z,
-	       uint64_t omega, const struct deep_ood *ood)
+void deep_init(struct deep *d, struct transcript *t, struct field_ext z, uint64_t omega,
+               const struct deep_ood *ood)
 {
-	d->z = z;
-	d->omega_z = field_ext_scale(z, omega);
-	transcript_absorb_ext(t, ood->trace, AIR_WIDTH);
-	transcript_absorb_ext(t, ood->trace_next, AIR_WIDTH);
-	transcript_absorb_ext(t, ood->chunks, AIR_CHUNKS);
-	for (unsigned j = 0; j < AIR_WIDTH; j++)
-		d->g[j] = transcript_draw_ext(t);
-	for (unsigned j = 0; j < AIR_WIDTH; j++)
-		d->g_next[j] = transcript_draw_ext(t);
-	for (unsigned i = 0; i < AIR_CHUNKS; i++)
-		d->d[i] = transcript_draw_ext(t);
+    d->z = z;
+    d->omega_z = field_ext_scale(z, omega);
+    transcript_absorb_ext(t, ood->trace, AIR_WIDTH);
+    transcript_absorb_ext(t, ood->trace_next, AIR_WIDTH);
+    transcript_absorb_ext(t, ood->chunks, AIR_CHUNKS);
+    for (unsigned j = 0; j < AIR_WIDTH; j++)
+        d->g[j] = transcript_draw_ext(t);
+    for (unsigned j = 0; j < AIR_WIDTH; j++)
+        d->g_next[j] = transcript_draw_ext(t);
+    for (unsigned i = 0; i < AIR_CHUNKS; i++)
+        d->d[i] = transcript_draw_ext(t);
 
-	d->at_z = (struct field_ext){ 0, 0 };
-	d->at_omega_z = (struct field_ext){ 0, 0 };
-	for (unsigned j = 0; j < AIR_WIDTH; j++) {
-		d->at_z = field_ext_add(d->at_z, field_ext_mul(d->g[j], ood->trace[j]));
-		d->at_omega_z = field_ext_add(d->at_omega_z,
-					      field_ext_mul(d->g_next[j], ood->trace_next[j]));
-	}
-	for (unsigned i = 0; i < AIR_CHUNKS; i++)
-		d->at_z = field_ext_add(d->at_z, field_ext_mul(d->d[i], ood->chunks[i]));
+    d->at_z = (struct field_ext){0, 0};
+    d->at_omega_z = (struct field_ext){0, 0};
+    for (unsigned j = 0; j < AIR_WIDTH; j++) {
+        d->at_z = field_ext_add(d->at_z, field_ext_mul(d->g[j], ood->trace[j]));
+        d->at_omega_z =
+                field_ext_add(d->at_omega_z, field_ext_mul(d->g_next[j], ood->trace_next[j]));
+    }
+    for (unsigned i = 0; i < AIR_CHUNKS; i++)
+        d->at_z = field_ext_add(d->at_z, field_ext_mul(d->d[i], ood->chunks[i]));
 }
 
-struct field_ext deep_eval(const struct deep *d,
-			   const uint64_t trace[AIR_WIDTH],
-			   const struct field_ext chunks[AIR_CHUNKS],
-			   struct field_ext inv_x_z, struct field_ext inv_x_omega_z)
+struct field_ext deep_eval(const struct deep *d, const uint64_t trace[AIR_WIDTH],
+                           const struct field_ext chunks[AIR_CHUNKS], struct field_ext inv_x_z,
+                           struct field_ext inv_x_omega_z)
 {
-	struct field_ext num = { 0, 0 }, num_next = { 0, 0 };
+    struct field_ext num = {0, 0}, num_next = {0, 0};
 
-	for (unsigned j = 0; j < AIR_WIDTH; j++) {
-		num = field_ext_add(num, field_ext_scale(d->g[j], trace[j]));
-		num_next = field_ext_add(num_next, field_ext_scale(d->g_next[j], trace[j]));
-	}
-	for (unsigned i = 0; i < AIR_CHUNKS; i++)
-		num = field_ext_add(num, field_ext_mul(d->d[i], chunks[i]));
-	num = field_ext_sub(num, d->at_z);
-	num_next = field_ext_sub(num_next, d->at_omega_z);
-	return field_ext_add(field_ext_mul(num, inv_x_z),
-			     field_ext_mul(num_next, inv_x_omega_z));
+    for (unsigned j = 0; j < AIR_WIDTH; j++) {
+        num = field_ext_add(num, field_ext_scale(d->g[j], trace[j]));
+        num_next = field_ext_add(num_next, field_ext_scale(d->g_next[j], trace[j]));
+    }
+    for (unsigned i = 0; i < AIR_CHUNKS; i++)
+        num = field_ext_add(num, field_ext_mul(d->d[i], chunks[i]));
+    num = field_ext_sub(num, d->at_z);
+    num_next = field_ext_sub(num_next, d->at_omega_z);
+    return field_ext_add(field_ext_mul(num, inv_x_z), field_ext_mul(num_next, inv_x_omega_z));
 }

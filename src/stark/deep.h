@@ -31,16 +31,16 @@
 
 /* The prover's claimed values at z. */
 struct deep_ood {
-	struct field_ext trace[AIR_WIDTH];	/* t_j(z) */
-	struct field_ext trace_next[AIR_WIDTH]; /* t_j(omega z) */
-	struct field_ext chunks[AIR_CHUNKS];	/* H_i(z) */
+    struct field_ext trace[AIR_WIDTH];      /* t_j(z) */
+    struct field_ext trace_next[AIR_WIDTH]; /* t_j(omega z) */
+    struct field_ext chunks[AIR_CHUNKS];    /* H_i(z) */
 };
 
 struct deep {
-	struct field_ext z, omega_z;
-	struct field_ext g[AIR_WIDTH], g_next[AIR_WIDTH], d[AIR_CHUNKS];
-	/* The parts of D's numerators that do not depend on x. */
-	struct field_ext at_z, at_omega_z;
+    struct field_ext z, omega_z;
+    struct field_ext g[AIR_WIDTH], g_next[AIR_WIDTH], d[AIR_CHUNKS];
+    /* The parts of D's numerators that do not depend on x. */
+    struct field_ext at_z, at_omega_z;
 };
 
 /* Draws z in F_p^2 \ F_p. */
@@ -50,16 +50,15 @@ struct field_ext deep_draw_point(struct transcript *t);
  * Absorbs the claimed values, draws the weights, and precomputes constants.
  * omega is the trace domain's generator.
  */
-void deep_init(struct deep *d, struct transcript *t, struct field_ext z,
-	       uint64_t omega, const struct deep_ood *ood);
+void deep_init(struct deep *d, struct transcript *t, struct field_ext z, uint64_t omega,
+               const struct deep_ood *ood);
 
 /*
  * D at a point x, from the trace row and composition chunks at x and the
  * inverses 1 / (x - z), 1 / (x - omega z).
  */
-struct field_ext deep_eval(const struct deep *d,
-			   const uint64_t trace[AIR_WIDTH],
-			   const struct field_ext chunks[AIR_CHUNKS],
-			   struct field_ext inv_x_z, struct field_ext inv_x_omega_z);
+struct field_ext deep_eval(const struct deep *d, const uint64_t trace[AIR_WIDTH],
+                           const struct field_ext chunks[AIR_CHUNKS], struct field_ext inv_x_z,
+                           struct field_ext inv_x_omega_z);
 
 #endif

@@ -11,11 +11,11 @@
 
 void error_set(char *err, const char *fmt, ...)
 {
-	va_list ap;
+    va_list ap;
 
-	if (err == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, ERROR_MAX, fmt, ap);
-	va_end(ap);
+    if (err == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, ERROR_MAX, fmt, ap);
+    va_end(ap);
 }

@@ -12,7 +12,6 @@
 
 #define ERROR_MAX 160
 
-void error_set(char *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void error_set(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -35,276 +35,274 @@
 enum { EXIT_VALID = 0, EXIT_INVALID = 1, EXIT_USAGE = 2 };
 
 /* A proof is at most a few hundred KB; a statement file one line. */
-#define MAIN_PROOF_MAX ((size_t)16 << 20)
+#define MAIN_PROOF_MAX     ((size_t)16 << 20)
 #define MAIN_STATEMENT_MAX 4096
 
 static const char main_usage[] =
-	"usage: stark prove --steps N (--input HEX | --random) --out FILE.ub\n"
-	"                   [--statement-out FILE.json]\n"
-	"       stark verify FILE.ub [--statement FILE.json]\n"
-	"N is a power of two from 64 to 1048576 (the chain's states); HEX is\n"
-	"32 hex digits, two words below 2^64 - 2^32 + 1.\n";
+        "usage: stark prove --steps N (--input HEX | --random) --out FILE.ub\n"
+        "                   [--statement-out FILE.json]\n"
+        "       stark verify FILE.ub [--statement FILE.json]\n"
+        "N is a power of two from 64 to 1048576 (the chain's states); HEX is\n"
+        "32 hex digits, two words below 2^64 - 2^32 + 1.\n";
 
-static int main_usage_error(const char *fmt, const char *arg)
+/* "stark: what: arg" (or "stark: what"), then the usage text. */
+static int main_usage_error(const char *what, const char *arg)
 {
-	fprintf(stderr, "stark: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n%s", main_usage);
-	return EXIT_USAGE;
+    if (arg != NULL)
+        fprintf(stderr, "stark: %s: %s\n%s", what, arg, main_usage);
+    else
+        fprintf(stderr, "stark: %s\n%s", what, main_usage);
+    return EXIT_USAGE;
 }
 
 static double main_now(void)
 {
-	struct timespec ts;
+    struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* Reads a whole file of at most max bytes; 0 or -1 with a reason. */
-static int main_read_file(const char *path, size_t max, uint8_t **out,
-			  size_t *len, char *err)
+static int main_read_file(const char *path, size_t max, uint8_t **out, size_t *len, char *err)
 {
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	size_t n;
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf;
+    size_t n;
 
-	if (f == NULL) {
-		error_set(err, "cannot open %s: %s", path, strerror(errno));
-		return -1;
-	}
-	buf = malloc(max + 1);
-	if (buf == NULL) {
-		fclose(f);
-		error_set(err, "out of memory");
-		return -1;
-	}
-	n = fread(buf, 1, max + 1, f);
-	if (ferror(f) || n > max) {
-		error_set(err, ferror(f) ? "cannot read %s" : "%s is too large", path);
-		fclose(f);
-		free(buf);
-		return -1;
-	}
-	fclose(f);
-	*out = buf;
-	*len = n;
-	return 0;
+    if (f == NULL) {
+        error_set(err, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    buf = malloc(max + 1);
+    if (buf == NULL) {
+        fclose(f);
+        error_set(err, "out of memory");
+        return -1;
+    }
+    n = fread(buf, 1, max + 1, f);
+    if (ferror(f) || n > max) {
+        error_set(err, ferror(f) ? "cannot read %s" : "%s is too large", path);
+        fclose(f);
+        free(buf);
+        return -1;
+    }
+    fclose(f);
+    *out = buf;
+    *len = n;
+    return 0;
 }
 
-static int main_write_file(const char *path, const void *data, size_t len,
-			   char *err)
+static int main_write_file(const char *path, const void *data, size_t len, char *err)
 {
-	char tmp[4096];
-	FILE *f;
-	int ok;
+    char tmp[4096];
+    FILE *f;
+    int ok;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
-	    (int)sizeof(tmp)) {
-		error_set(err, "path too long: %s", path);
-		return -1;
-	}
-	f = fopen(tmp, "wb");
-	if (f == NULL) {
-		error_set(err, "cannot create %s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	ok = fwrite(data, 1, len, f) == len;
-	ok = (fclose(f) == 0) && ok;
-	if (!ok || rename(tmp, path) != 0) {
-		error_set(err, "cannot write %s: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
+        error_set(err, "path too long: %s", path);
+        return -1;
+    }
+    f = fopen(tmp, "wb");
+    if (f == NULL) {
+        error_set(err, "cannot create %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    ok = fwrite(data, 1, len, f) == len;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        error_set(err, "cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
 }
 
 static int main_parse_steps(const char *s, unsigned *log_steps)
 {
-	char *end;
-	unsigned long v;
+    char *end;
+    unsigned long v;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0')
-		return -1;
-	for (unsigned k = AIR_LOG_STEPS_MIN; k <= AIR_LOG_STEPS_MAX; k++) {
-		if (v == 1ul << k) {
-			*log_steps = k;
-			return 0;
-		}
-	}
-	return -1;
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0')
+        return -1;
+    for (unsigned k = AIR_LOG_STEPS_MIN; k <= AIR_LOG_STEPS_MAX; k++) {
+        if (v == 1ul << k) {
+            *log_steps = k;
+            return 0;
+        }
+    }
+    return -1;
 }
 
 /* Two uniform words below p, by rejection. */
 static int main_random_input(uint64_t x[2])
 {
-	for (int k = 0; k < 2;) {
-		uint64_t v;
+    for (int k = 0; k < 2;) {
+        uint64_t v;
 
-		if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
-			return -1;
-		if (v < FIELD_P)
-			x[k++] = v;
-	}
-	return 0;
+        if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+            return -1;
+        if (v < FIELD_P)
+            x[k++] = v;
+    }
+    return 0;
 }
 
 static int main_prove(int argc, char **argv)
 {
-	const struct params *p = params_default();
-	const char *steps = NULL, *input = NULL, *out = NULL, *st_out = NULL;
-	int random = 0;
-	unsigned log_steps;
-	uint64_t x[2];
-	struct proof *pr;
-	uint8_t *bytes;
-	size_t len;
-	char err[ERROR_MAX], hex[STATEMENT_HEX_LEN + 1], json[STATEMENT_JSON_MAX];
-	double t0;
+    const struct params *p = params_default();
+    const char *steps = NULL, *input = NULL, *out = NULL, *st_out = NULL;
+    int random = 0;
+    unsigned log_steps;
+    uint64_t x[2];
+    struct proof *pr;
+    uint8_t *bytes;
+    size_t len;
+    char err[ERROR_MAX], hex[STATEMENT_HEX_LEN + 1], json[STATEMENT_JSON_MAX];
+    double t0;
 
-	for (int i = 0; i < argc; i++) {
-		const char **slot = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char **slot = NULL;
 
-		if (strcmp(argv[i], "--steps") == 0)
-			slot = &steps;
-		else if (strcmp(argv[i], "--input") == 0)
-			slot = &input;
-		else if (strcmp(argv[i], "--out") == 0)
-			slot = &out;
-		else if (strcmp(argv[i], "--statement-out") == 0)
-			slot = &st_out;
-		else if (strcmp(argv[i], "--random") == 0)
-			random = 1;
-		else
-			return main_usage_error("unknown argument %s", argv[i]);
-		if (slot != NULL) {
-			if (i + 1 == argc)
-				return main_usage_error("%s needs a value", argv[i]);
-			*slot = argv[++i];
-		}
-	}
-	if (steps == NULL || out == NULL || (input == NULL) == !random)
-		return main_usage_error("prove needs --steps, --out and one of --input or --random%s", "");
-	if (main_parse_steps(steps, &log_steps) != 0)
-		return main_usage_error("--steps %s is not a power of two from 64 to 1048576", steps);
-	if (input != NULL) {
-		if (statement_words_from_hex(input, x, err) != 0)
-			return main_usage_error("--input: %s", err);
-	} else if (main_random_input(x) != 0) {
-		fprintf(stderr, "stark: getrandom failed: %s\n", strerror(errno));
-		return EXIT_USAGE;
-	}
+        if (strcmp(argv[i], "--steps") == 0)
+            slot = &steps;
+        else if (strcmp(argv[i], "--input") == 0)
+            slot = &input;
+        else if (strcmp(argv[i], "--out") == 0)
+            slot = &out;
+        else if (strcmp(argv[i], "--statement-out") == 0)
+            slot = &st_out;
+        else if (strcmp(argv[i], "--random") == 0)
+            random = 1;
+        else
+            return main_usage_error("unknown argument", argv[i]);
+        if (slot != NULL) {
+            if (i + 1 == argc)
+                return main_usage_error("missing value for", argv[i]);
+            *slot = argv[++i];
+        }
+    }
+    if (steps == NULL || out == NULL || (input == NULL) == !random)
+        return main_usage_error("prove needs --steps, --out and one of --input or --random", NULL);
+    if (main_parse_steps(steps, &log_steps) != 0)
+        return main_usage_error("--steps is not a power of two from 64 to 1048576", steps);
+    if (input != NULL) {
+        if (statement_words_from_hex(input, x, err) != 0)
+            return main_usage_error("--input", err);
+    } else if (main_random_input(x) != 0) {
+        fprintf(stderr, "stark: getrandom failed: %s\n", strerror(errno));
+        return EXIT_USAGE;
+    }
 
-	t0 = main_now();
-	if (prover_prove(p, x, log_steps, &pr, err) != 0) {
-		fprintf(stderr, "stark: proving failed: %s\n", err);
-		return EXIT_INVALID;
-	}
-	memset(x, 0, sizeof(x));
-	if (proof_encode(pr, &bytes, &len, err) != 0) {
-		proof_free(pr);
-		fprintf(stderr, "stark: %s\n", err);
-		return EXIT_INVALID;
-	}
-	if (verifier_verify(p, bytes, len, &pr->statement, NULL, err) != 0) {
-		fprintf(stderr, "stark: internal error, the new proof does not verify: %s\n", err);
-		free(bytes);
-		proof_free(pr);
-		return EXIT_INVALID;
-	}
-	if (main_write_file(out, bytes, len, err) != 0 ||
-	    (st_out != NULL &&
-	     main_write_file(st_out, json, statement_to_json(&pr->statement, p, json), err) != 0)) {
-		fprintf(stderr, "stark: %s\n", err);
-		free(bytes);
-		proof_free(pr);
-		return EXIT_USAGE;
-	}
-	statement_words_to_hex(pr->statement.output, hex);
-	printf("stark: proved %lu steps, output %s\n", 1ul << log_steps, hex);
-	printf("stark: wrote %s (%zu bytes, %u-bit security) in %.3f s\n", out, len,
-	       params_security_bits(p, log_steps), main_now() - t0);
-	free(bytes);
-	proof_free(pr);
-	return EXIT_VALID;
+    t0 = main_now();
+    if (prover_prove(p, x, log_steps, &pr, err) != 0) {
+        fprintf(stderr, "stark: proving failed: %s\n", err);
+        return EXIT_INVALID;
+    }
+    memset(x, 0, sizeof(x));
+    if (proof_encode(pr, &bytes, &len, err) != 0) {
+        proof_free(pr);
+        fprintf(stderr, "stark: %s\n", err);
+        return EXIT_INVALID;
+    }
+    if (verifier_verify(p, bytes, len, &pr->statement, NULL, err) != 0) {
+        fprintf(stderr, "stark: internal error, the new proof does not verify: %s\n", err);
+        free(bytes);
+        proof_free(pr);
+        return EXIT_INVALID;
+    }
+    if (main_write_file(out, bytes, len, err) != 0 ||
+        (st_out != NULL &&
+         main_write_file(st_out, json, statement_to_json(&pr->statement, p, json), err) != 0)) {
+        fprintf(stderr, "stark: %s\n", err);
+        free(bytes);
+        proof_free(pr);
+        return EXIT_USAGE;
+    }
+    statement_words_to_hex(pr->statement.output, hex);
+    printf("stark: proved %lu steps, output %s\n", 1ul << log_steps, hex);
+    printf("stark: wrote %s (%zu bytes, %u-bit security) in %.3f s\n", out, len,
+           params_security_bits(p, log_steps), main_now() - t0);
+    free(bytes);
+    proof_free(pr);
+    return EXIT_VALID;
 }
 
-static int main_load_statement(const char *path, const struct params *p,
-			       struct statement *st, char *err)
+static int main_load_statement(const char *path, const struct params *p, struct statement *st,
+                               char *err)
 {
-	uint8_t *text;
-	size_t len;
-	uint16_t id;
-	int rc;
+    uint8_t *text;
+    size_t len;
+    uint16_t id;
+    int rc;
 
-	if (main_read_file(path, MAIN_STATEMENT_MAX, &text, &len, err) != 0)
-		return -1;
-	rc = statement_from_json((const char *)text, len, st, &id, err);
-	free(text);
-	if (rc == 0 && id != 0 && id != p->id) {
-		error_set(err, "statement is for parameter set %u, this verifier uses %u",
-			  (unsigned)id, (unsigned)p->id);
-		return -1;
-	}
-	return rc;
+    if (main_read_file(path, MAIN_STATEMENT_MAX, &text, &len, err) != 0)
+        return -1;
+    rc = statement_from_json((const char *)text, len, st, &id, err);
+    free(text);
+    if (rc == 0 && id != 0 && id != p->id) {
+        error_set(err, "statement is for parameter set %u, this verifier uses %u", (unsigned)id,
+                  (unsigned)p->id);
+        return -1;
+    }
+    return rc;
 }
 
 static int main_verify(int argc, char **argv)
 {
-	const struct params *p = params_default();
-	const char *file = NULL, *st_path = NULL;
-	struct statement expected, proved;
-	uint8_t *bytes;
-	size_t len;
-	char err[ERROR_MAX], hex[STATEMENT_HEX_LEN + 1];
-	int rc;
+    const struct params *p = params_default();
+    const char *file = NULL, *st_path = NULL;
+    struct statement expected, proved;
+    uint8_t *bytes;
+    size_t len;
+    char err[ERROR_MAX], hex[STATEMENT_HEX_LEN + 1];
+    int rc;
 
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--statement") == 0) {
-			if (i + 1 == argc)
-				return main_usage_error("%s needs a value", argv[i]);
-			st_path = argv[++i];
-		} else if (argv[i][0] == '-' || file != NULL) {
-			return main_usage_error("unexpected argument %s", argv[i]);
-		} else {
-			file = argv[i];
-		}
-	}
-	if (file == NULL)
-		return main_usage_error("verify needs a proof file%s", "");
-	if (st_path != NULL && main_load_statement(st_path, p, &expected, err) != 0) {
-		fprintf(stderr, "stark: %s\n", err);
-		return EXIT_USAGE;
-	}
-	if (main_read_file(file, MAIN_PROOF_MAX, &bytes, &len, err) != 0) {
-		fprintf(stderr, "stark: %s\n", err);
-		return EXIT_USAGE;
-	}
-	rc = verifier_verify(p, bytes, len, st_path != NULL ? &expected : NULL,
-			     &proved, err);
-	free(bytes);
-	if (rc != 0) {
-		fprintf(stderr, "stark: invalid proof: %s\n", err);
-		return EXIT_INVALID;
-	}
-	statement_words_to_hex(proved.output, hex);
-	printf("stark: valid proof of %lu steps, output %s (%u-bit security)\n",
-	       1ul << proved.log_steps, hex, params_security_bits(p, proved.log_steps));
-	return EXIT_VALID;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--statement") == 0) {
+            if (i + 1 == argc)
+                return main_usage_error("missing value for", argv[i]);
+            st_path = argv[++i];
+        } else if (argv[i][0] == '-' || file != NULL) {
+            return main_usage_error("unexpected argument", argv[i]);
+        } else {
+            file = argv[i];
+        }
+    }
+    if (file == NULL)
+        return main_usage_error("verify needs a proof file", NULL);
+    if (st_path != NULL && main_load_statement(st_path, p, &expected, err) != 0) {
+        fprintf(stderr, "stark: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (main_read_file(file, MAIN_PROOF_MAX, &bytes, &len, err) != 0) {
+        fprintf(stderr, "stark: %s\n", err);
+        return EXIT_USAGE;
+    }
+    rc = verifier_verify(p, bytes, len, st_path != NULL ? &expected : NULL, &proved, err);
+    free(bytes);
+    if (rc != 0) {
+        fprintf(stderr, "stark: invalid proof: %s\n", err);
+        return EXIT_INVALID;
+    }
+    statement_words_to_hex(proved.output, hex);
+    printf("stark: valid proof of %lu steps, output %s (%u-bit security)\n",
+           1ul << proved.log_steps, hex, params_security_bits(p, proved.log_steps));
+    return EXIT_VALID;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "prove") == 0)
-		return main_prove(argc - 2, argv + 2);
-	if (argc >= 2 && strcmp(argv[1], "verify") == 0)
-		return main_verify(argc - 2, argv + 2);
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		fputs(main_usage, stdout);
-		return EXIT_VALID;
-	}
-	fputs(main_usage, stderr);
-	return EXIT_USAGE;
+    if (argc >= 2 && strcmp(argv[1], "prove") == 0)
+        return main_prove(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "verify") == 0)
+        return main_verify(argc - 2, argv + 2);
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(main_usage, stdout);
+        return EXIT_VALID;
+    }
+    fputs(main_usage, stderr);
+    return EXIT_USAGE;
 }

@@ -18,12 +18,12 @@
 #define PARAMS_MAX_QUERIES 128
 
 struct params {
-	uint16_t id;
-	uint8_t log_blowup;    /* LDE domain = 2^log_blowup * trace length */
-	uint8_t queries;       /* FRI query repetitions */
-	uint8_t grinding_bits; /* proof-of-work before the queries are drawn */
-	uint8_t log_fold;      /* each FRI layer folds 2^log_fold points */
-	uint8_t log_remainder; /* FRI stops at degree bound <= 2^log_remainder */
+    uint16_t id;
+    uint8_t log_blowup;    /* LDE domain = 2^log_blowup * trace length */
+    uint8_t queries;       /* FRI query repetitions */
+    uint8_t grinding_bits; /* proof-of-work before the queries are drawn */
+    uint8_t log_fold;      /* each FRI layer folds 2^log_fold points */
+    uint8_t log_remainder; /* FRI stops at degree bound <= 2^log_remainder */
 };
 
 /* Parameter set 1: blowup 8, 28 queries, 16 grinding bits, FRI folds by 8. */

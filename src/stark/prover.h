@@ -15,8 +15,8 @@
  * x: the secret input, two words below p. On success *out holds the proof
  * (its statement carries y) and the result is 0; on failure -1 and a reason.
  */
-int prover_prove(const struct params *p, const uint64_t x[2],
-		 unsigned log_steps, struct proof **out, char *err);
+int prover_prove(const struct params *p, const uint64_t x[2], unsigned log_steps,
+                 struct proof **out, char *err);
 
 /*
  * For tests of the verifier only: a dishonest prover. Runs the same
@@ -24,9 +24,7 @@ int prover_prove(const struct params *p, const uint64_t x[2],
  * `claimed`, checking neither that state0 has a zero capacity nor that the
  * chain ends in `claimed`. A false claim must not verify.
  */
-int prover_prove_claim(const struct params *p,
-		       const uint64_t state0[AIR_STATE], unsigned log_steps,
-		       const uint64_t claimed[2], struct proof **out,
-		       char *err);
+int prover_prove_claim(const struct params *p, const uint64_t state0[AIR_STATE], unsigned log_steps,
+                       const uint64_t claimed[2], struct proof **out, char *err);
 
 #endif

@@ -15,56 +15,56 @@
 #include <stdlib.h>
 
 struct sha256 {
-	EVP_MD *md;
-	EVP_MD_CTX *ctx;
+    EVP_MD *md;
+    EVP_MD_CTX *ctx;
 };
 
 static void sha256_fail(const char *what)
 {
-	fprintf(stderr, "stark: libcrypto %s failed\n", what);
-	abort();
+    fprintf(stderr, "stark: libcrypto %s failed\n", what);
+    abort();
 }
 
 struct sha256 *sha256_new(void)
 {
-	struct sha256 *h = calloc(1, sizeof(*h));
+    struct sha256 *h = calloc(1, sizeof(*h));
 
-	if (h == NULL)
-		return NULL;
-	h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	h->ctx = EVP_MD_CTX_new();
-	if (h->md == NULL || h->ctx == NULL) {
-		sha256_free(h);
-		return NULL;
-	}
-	return h;
+    if (h == NULL)
+        return NULL;
+    h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    h->ctx = EVP_MD_CTX_new();
+    if (h->md == NULL || h->ctx == NULL) {
+        sha256_free(h);
+        return NULL;
+    }
+    return h;
 }
 
 void sha256_free(struct sha256 *h)
 {
-	if (h == NULL)
-		return;
-	EVP_MD_CTX_free(h->ctx);
-	EVP_MD_free(h->md);
-	free(h);
+    if (h == NULL)
+        return;
+    EVP_MD_CTX_free(h->ctx);
+    EVP_MD_free(h->md);
+    free(h);
 }
 
 void sha256_begin(struct sha256 *h)
 {
-	if (EVP_DigestInit_ex2(h->ctx, h->md, NULL) != 1)
-		sha256_fail("EVP_DigestInit_ex2");
+    if (EVP_DigestInit_ex2(h->ctx, h->md, NULL) != 1)
+        sha256_fail("EVP_DigestInit_ex2");
 }
 
 void sha256_update(struct sha256 *h, const void *data, size_t len)
 {
-	if (EVP_DigestUpdate(h->ctx, data, len) != 1)
-		sha256_fail("EVP_DigestUpdate");
+    if (EVP_DigestUpdate(h->ctx, data, len) != 1)
+        sha256_fail("EVP_DigestUpdate");
 }
 
 void sha256_end(struct sha256 *h, uint8_t out[SHA256_LEN])
 {
-	unsigned int len = 0;
+    unsigned int len = 0;
 
-	if (EVP_DigestFinal_ex(h->ctx, out, &len) != 1 || len != SHA256_LEN)
-		sha256_fail("EVP_DigestFinal_ex");
+    if (EVP_DigestFinal_ex(h->ctx, out, &len) != 1 || len != SHA256_LEN)
+        sha256_fail("EVP_DigestFinal_ex");
 }

@@ -16,280 +16,276 @@
 #include "air.h"
 
 #define STATEMENT_PROOF_SYSTEM "phasestream-stark"
-#define STATEMENT_FORMAT 1
-#define STATEMENT_STR_MAX 64
+#define STATEMENT_FORMAT       1
+#define STATEMENT_STR_MAX      64
 
 int statement_equal(const struct statement *a, const struct statement *b)
 {
-	return a->log_steps == b->log_steps && a->output[0] == b->output[0] &&
-	       a->output[1] == b->output[1];
+    return a->log_steps == b->log_steps && a->output[0] == b->output[0] &&
+           a->output[1] == b->output[1];
 }
 
-void statement_bind(const struct statement *st, const struct params *p,
-		    struct transcript *t)
+void statement_bind(const struct statement *st, const struct params *p, struct transcript *t)
 {
-	uint8_t buf[8 + 1 + 2 * FIELD_BYTES];
+    uint8_t buf[8 + 1 + 2 * FIELD_BYTES];
 
-	/* The whole parameter set, not just its id: ids are not trusted. */
-	buf[0] = (uint8_t)p->id;
-	buf[1] = (uint8_t)(p->id >> 8);
-	buf[2] = p->log_blowup;
-	buf[3] = p->queries;
-	buf[4] = p->grinding_bits;
-	buf[5] = p->log_fold;
-	buf[6] = p->log_remainder;
-	buf[7] = 0;
-	buf[8] = (uint8_t)st->log_steps;
-	field_write(buf + 9, st->output[0]);
-	field_write(buf + 9 + FIELD_BYTES, st->output[1]);
-	transcript_absorb(t, buf, sizeof(buf));
+    /* The whole parameter set, not just its id: ids are not trusted. */
+    buf[0] = (uint8_t)p->id;
+    buf[1] = (uint8_t)(p->id >> 8);
+    buf[2] = p->log_blowup;
+    buf[3] = p->queries;
+    buf[4] = p->grinding_bits;
+    buf[5] = p->log_fold;
+    buf[6] = p->log_remainder;
+    buf[7] = 0;
+    buf[8] = (uint8_t)st->log_steps;
+    field_write(buf + 9, st->output[0]);
+    field_write(buf + 9 + FIELD_BYTES, st->output[1]);
+    transcript_absorb(t, buf, sizeof(buf));
 }
 
 void statement_words_to_hex(const uint64_t w[2], char out[STATEMENT_HEX_LEN + 1])
 {
-	snprintf(out, STATEMENT_HEX_LEN + 1, "%016llx%016llx",
-		 (unsigned long long)w[0], (unsigned long long)w[1]);
+    snprintf(out, STATEMENT_HEX_LEN + 1, "%016llx%016llx", (unsigned long long)w[0],
+             (unsigned long long)w[1]);
 }
 
 static int statement_hex_digit(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
 }
 
 int statement_words_from_hex(const char *hex, uint64_t w[2], char *err)
 {
-	if (hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
-		hex += 2;
-	if (strlen(hex) != STATEMENT_HEX_LEN) {
-		error_set(err, "expected %d hex digits", STATEMENT_HEX_LEN);
-		return -1;
-	}
-	for (int k = 0; k < 2; k++) {
-		uint64_t v = 0;
+    if (hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
+        hex += 2;
+    if (strlen(hex) != STATEMENT_HEX_LEN) {
+        error_set(err, "expected %d hex digits", STATEMENT_HEX_LEN);
+        return -1;
+    }
+    for (int k = 0; k < 2; k++) {
+        uint64_t v = 0;
 
-		for (int i = 0; i < 16; i++) {
-			int d = statement_hex_digit(hex[16 * k + i]);
+        for (int i = 0; i < 16; i++) {
+            int d = statement_hex_digit(hex[16 * k + i]);
 
-			if (d < 0) {
-				error_set(err, "not a hex digit: '%c'", hex[16 * k + i]);
-				return -1;
-			}
-			v = (v << 4) | (uint64_t)d;
-		}
-		if (v >= FIELD_P) {
-			error_set(err, "word %d is not below p = 2^64 - 2^32 + 1", k);
-			return -1;
-		}
-		w[k] = v;
-	}
-	return 0;
+            if (d < 0) {
+                error_set(err, "not a hex digit: '%c'", hex[16 * k + i]);
+                return -1;
+            }
+            v = (v << 4) | (uint64_t)d;
+        }
+        if (v >= FIELD_P) {
+            error_set(err, "word %d is not below p = 2^64 - 2^32 + 1", k);
+            return -1;
+        }
+        w[k] = v;
+    }
+    return 0;
 }
 
 size_t statement_to_json(const struct statement *st, const struct params *p,
-			 char out[STATEMENT_JSON_MAX])
+                         char out[STATEMENT_JSON_MAX])
 {
-	char hex[STATEMENT_HEX_LEN + 1];
-	int n;
+    char hex[STATEMENT_HEX_LEN + 1];
+    int n;
 
-	statement_words_to_hex(st->output, hex);
-	n = snprintf(out, STATEMENT_JSON_MAX,
-		     "{\"proof_system\":\"%s\",\"format\":%d,\"params\":%u,"
-		     "\"steps\":%lu,\"output\":\"%s\"}\n",
-		     STATEMENT_PROOF_SYSTEM, STATEMENT_FORMAT, (unsigned)p->id,
-		     1ul << st->log_steps, hex);
-	return n < 0 ? 0 : (size_t)n;
+    statement_words_to_hex(st->output, hex);
+    n = snprintf(out, STATEMENT_JSON_MAX,
+                 "{\"proof_system\":\"%s\",\"format\":%d,\"params\":%u,"
+                 "\"steps\":%lu,\"output\":\"%s\"}\n",
+                 STATEMENT_PROOF_SYSTEM, STATEMENT_FORMAT, (unsigned)p->id, 1ul << st->log_steps,
+                 hex);
+    return n < 0 ? 0 : (size_t)n;
 }
 
 /* A cursor over the JSON text. */
 struct statement_json {
-	const char *s;
-	size_t len, pos;
-	char *err;
+    const char *s;
+    size_t len, pos;
+    char *err;
 };
 
 static void statement_json_space(struct statement_json *j)
 {
-	while (j->pos < j->len && (j->s[j->pos] == ' ' || j->s[j->pos] == '\t' ||
-				   j->s[j->pos] == '\n' || j->s[j->pos] == '\r'))
-		j->pos++;
+    while (j->pos < j->len && (j->s[j->pos] == ' ' || j->s[j->pos] == '\t' ||
+                               j->s[j->pos] == '\n' || j->s[j->pos] == '\r'))
+        j->pos++;
 }
 
 static int statement_json_expect(struct statement_json *j, char c)
 {
-	statement_json_space(j);
-	if (j->pos >= j->len || j->s[j->pos] != c) {
-		error_set(j->err, "statement: expected '%c' at byte %zu", c, j->pos);
-		return -1;
-	}
-	j->pos++;
-	return 0;
+    statement_json_space(j);
+    if (j->pos >= j->len || j->s[j->pos] != c) {
+        error_set(j->err, "statement: expected '%c' at byte %zu", c, j->pos);
+        return -1;
+    }
+    j->pos++;
+    return 0;
 }
 
-static int statement_json_string(struct statement_json *j,
-				 char out[STATEMENT_STR_MAX + 1])
+static int statement_json_string(struct statement_json *j, char out[STATEMENT_STR_MAX + 1])
 {
-	size_t n = 0;
+    size_t n = 0;
 
-	if (statement_json_expect(j, '"') != 0)
-		return -1;
-	while (j->pos < j->len && j->s[j->pos] != '"') {
-		unsigned char c = (unsigned char)j->s[j->pos];
+    if (statement_json_expect(j, '"') != 0)
+        return -1;
+    while (j->pos < j->len && j->s[j->pos] != '"') {
+        unsigned char c = (unsigned char)j->s[j->pos];
 
-		if (c == '\\' || c < 0x20 || n == STATEMENT_STR_MAX) {
-			error_set(j->err, "statement: unsupported string at byte %zu", j->pos);
-			return -1;
-		}
-		out[n++] = (char)c;
-		j->pos++;
-	}
-	out[n] = '\0';
-	return statement_json_expect(j, '"');
+        if (c == '\\' || c < 0x20 || n == STATEMENT_STR_MAX) {
+            error_set(j->err, "statement: unsupported string at byte %zu", j->pos);
+            return -1;
+        }
+        out[n++] = (char)c;
+        j->pos++;
+    }
+    out[n] = '\0';
+    return statement_json_expect(j, '"');
 }
 
 static int statement_json_uint(struct statement_json *j, unsigned long *out)
 {
-	unsigned long v = 0;
-	size_t start;
+    unsigned long v = 0;
+    size_t start;
 
-	statement_json_space(j);
-	start = j->pos;
-	while (j->pos < j->len && j->s[j->pos] >= '0' && j->s[j->pos] <= '9') {
-		if (j->pos - start == 10) {
-			error_set(j->err, "statement: number too long at byte %zu", start);
-			return -1;
-		}
-		v = v * 10 + (unsigned long)(j->s[j->pos] - '0');
-		j->pos++;
-	}
-	if (j->pos == start || (j->s[start] == '0' && j->pos - start > 1)) {
-		error_set(j->err, "statement: bad number at byte %zu", start);
-		return -1;
-	}
-	*out = v;
-	return 0;
+    statement_json_space(j);
+    start = j->pos;
+    while (j->pos < j->len && j->s[j->pos] >= '0' && j->s[j->pos] <= '9') {
+        if (j->pos - start == 10) {
+            error_set(j->err, "statement: number too long at byte %zu", start);
+            return -1;
+        }
+        v = v * 10 + (unsigned long)(j->s[j->pos] - '0');
+        j->pos++;
+    }
+    if (j->pos == start || (j->s[start] == '0' && j->pos - start > 1)) {
+        error_set(j->err, "statement: bad number at byte %zu", start);
+        return -1;
+    }
+    *out = v;
+    return 0;
 }
 
 static int statement_log2(unsigned long steps, unsigned *log_steps)
 {
-	for (unsigned k = AIR_LOG_STEPS_MIN; k <= AIR_LOG_STEPS_MAX; k++) {
-		if (steps == 1ul << k) {
-			*log_steps = k;
-			return 0;
-		}
-	}
-	return -1;
+    for (unsigned k = AIR_LOG_STEPS_MIN; k <= AIR_LOG_STEPS_MAX; k++) {
+        if (steps == 1ul << k) {
+            *log_steps = k;
+            return 0;
+        }
+    }
+    return -1;
 }
 
 /* One "key": value member; seen[] catches duplicates. */
 static int statement_json_member(struct statement_json *j, struct statement *st,
-				 uint16_t *params_id, unsigned *seen)
+                                 uint16_t *params_id, unsigned *seen)
 {
-	static const char *const keys[] = { "proof_system", "format", "params",
-					    "steps", "output" };
-	char key[STATEMENT_STR_MAX + 1], str[STATEMENT_STR_MAX + 1];
-	unsigned long num;
-	unsigned k;
+    static const char *const keys[] = {"proof_system", "format", "params", "steps", "output"};
+    char key[STATEMENT_STR_MAX + 1], str[STATEMENT_STR_MAX + 1];
+    unsigned long num;
+    unsigned k;
 
-	if (statement_json_string(j, key) != 0 || statement_json_expect(j, ':') != 0)
-		return -1;
-	for (k = 0; k < 5 && strcmp(key, keys[k]) != 0; k++)
-		;
-	if (k == 5) {
-		error_set(j->err, "statement: unknown key \"%s\"", key);
-		return -1;
-	}
-	if (*seen & (1u << k)) {
-		error_set(j->err, "statement: duplicate key \"%s\"", key);
-		return -1;
-	}
-	*seen |= 1u << k;
-	switch (k) {
-	case 0:
-		if (statement_json_string(j, str) != 0)
-			return -1;
-		if (strcmp(str, STATEMENT_PROOF_SYSTEM) != 0) {
-			error_set(j->err, "statement: proof_system \"%s\" is not %s",
-				  str, STATEMENT_PROOF_SYSTEM);
-			return -1;
-		}
-		return 0;
-	case 1:
-		if (statement_json_uint(j, &num) != 0)
-			return -1;
-		if (num != STATEMENT_FORMAT) {
-			error_set(j->err, "statement: format %lu is not %d", num,
-				  STATEMENT_FORMAT);
-			return -1;
-		}
-		return 0;
-	case 2:
-		if (statement_json_uint(j, &num) != 0)
-			return -1;
-		if (num == 0 || num > 0xffff) {
-			error_set(j->err, "statement: params %lu out of range", num);
-			return -1;
-		}
-		*params_id = (uint16_t)num;
-		return 0;
-	case 3:
-		if (statement_json_uint(j, &num) != 0)
-			return -1;
-		if (statement_log2(num, &st->log_steps) != 0) {
-			error_set(j->err, "statement: steps %lu is not a power of two in 2^%d..2^%d",
-				  num, AIR_LOG_STEPS_MIN, AIR_LOG_STEPS_MAX);
-			return -1;
-		}
-		return 0;
-	default:
-		if (statement_json_string(j, str) != 0)
-			return -1;
-		{
-			char why[ERROR_MAX];
+    if (statement_json_string(j, key) != 0 || statement_json_expect(j, ':') != 0)
+        return -1;
+    for (k = 0; k < 5 && strcmp(key, keys[k]) != 0; k++)
+        ;
+    if (k == 5) {
+        error_set(j->err, "statement: unknown key \"%s\"", key);
+        return -1;
+    }
+    if (*seen & (1u << k)) {
+        error_set(j->err, "statement: duplicate key \"%s\"", key);
+        return -1;
+    }
+    *seen |= 1u << k;
+    switch (k) {
+    case 0:
+        if (statement_json_string(j, str) != 0)
+            return -1;
+        if (strcmp(str, STATEMENT_PROOF_SYSTEM) != 0) {
+            error_set(j->err, "statement: proof_system \"%s\" is not %s", str,
+                      STATEMENT_PROOF_SYSTEM);
+            return -1;
+        }
+        return 0;
+    case 1:
+        if (statement_json_uint(j, &num) != 0)
+            return -1;
+        if (num != STATEMENT_FORMAT) {
+            error_set(j->err, "statement: format %lu is not %d", num, STATEMENT_FORMAT);
+            return -1;
+        }
+        return 0;
+    case 2:
+        if (statement_json_uint(j, &num) != 0)
+            return -1;
+        if (num == 0 || num > 0xffff) {
+            error_set(j->err, "statement: params %lu out of range", num);
+            return -1;
+        }
+        *params_id = (uint16_t)num;
+        return 0;
+    case 3:
+        if (statement_json_uint(j, &num) != 0)
+            return -1;
+        if (statement_log2(num, &st->log_steps) != 0) {
+            error_set(j->err, "statement: steps %lu is not a power of two in 2^%d..2^%d", num,
+                      AIR_LOG_STEPS_MIN, AIR_LOG_STEPS_MAX);
+            return -1;
+        }
+        return 0;
+    default:
+        if (statement_json_string(j, str) != 0)
+            return -1;
+        {
+            char why[ERROR_MAX];
 
-			if (statement_words_from_hex(str, st->output, why) != 0) {
-				error_set(j->err, "statement: output: %s", why);
-				return -1;
-			}
-		}
-		return 0;
-	}
+            if (statement_words_from_hex(str, st->output, why) != 0) {
+                error_set(j->err, "statement: output: %s", why);
+                return -1;
+            }
+        }
+        return 0;
+    }
 }
 
-int statement_from_json(const char *text, size_t len, struct statement *st,
-			uint16_t *params_id, char *err)
+int statement_from_json(const char *text, size_t len, struct statement *st, uint16_t *params_id,
+                        char *err)
 {
-	struct statement_json j = { text, len, 0, err };
-	unsigned seen = 0;
+    struct statement_json j = {text, len, 0, err};
+    unsigned seen = 0;
 
-	*params_id = 0;
-	if (statement_json_expect(&j, '{') != 0)
-		return -1;
-	for (;;) {
-		if (statement_json_member(&j, st, params_id, &seen) != 0)
-			return -1;
-		statement_json_space(&j);
-		if (j.pos < j.len && j.s[j.pos] == ',') {
-			j.pos++;
-			continue;
-		}
-		if (statement_json_expect(&j, '}') != 0)
-			return -1;
-		break;
-	}
-	statement_json_space(&j);
-	if (j.pos != j.len) {
-		error_set(err, "statement: trailing bytes at byte %zu", j.pos);
-		return -1;
-	}
-	if (!(seen & (1u << 3)) || !(seen & (1u << 4))) {
-		error_set(err, "statement: \"steps\" and \"output\" are required");
-		return -1;
-	}
-	return 0;
+    *params_id = 0;
+    if (statement_json_expect(&j, '{') != 0)
+        return -1;
+    for (;;) {
+        if (statement_json_member(&j, st, params_id, &seen) != 0)
+            return -1;
+        statement_json_space(&j);
+        if (j.pos < j.len && j.s[j.pos] == ',') {
+            j.pos++;
+            continue;
+        }
+        if (statement_json_expect(&j, '}') != 0)
+            return -1;
+        break;
+    }
+    statement_json_space(&j);
+    if (j.pos != j.len) {
+        error_set(err, "statement: trailing bytes at byte %zu", j.pos);
+        return -1;
+    }
+    if (!(seen & (1u << 3)) || !(seen & (1u << 4))) {
+        error_set(err, "statement: \"steps\" and \"output\" are required");
+        return -1;
+    }
+    return 0;
 }

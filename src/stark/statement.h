@@ -23,33 +23,31 @@
 #include "params.h"
 #include "transcript.h"
 
-#define STATEMENT_HEX_LEN 32
+#define STATEMENT_HEX_LEN  32
 #define STATEMENT_JSON_MAX 256
 
 struct statement {
-	unsigned log_steps;
-	uint64_t output[2];
+    unsigned log_steps;
+    uint64_t output[2];
 };
 
 int statement_equal(const struct statement *a, const struct statement *b);
 
 /* The first transcript step of prover and verifier alike. */
-void statement_bind(const struct statement *st, const struct params *p,
-		    struct transcript *t);
+void statement_bind(const struct statement *st, const struct params *p, struct transcript *t);
 
 /* Two field elements <-> 32 hex digits (an optional 0x prefix is accepted). */
-void statement_words_to_hex(const uint64_t w[2],
-			    char out[STATEMENT_HEX_LEN + 1]);
+void statement_words_to_hex(const uint64_t w[2], char out[STATEMENT_HEX_LEN + 1]);
 int statement_words_from_hex(const char *hex, uint64_t w[2], char *err);
 
 /* Writes the JSON line (with a trailing newline); returns its length. */
 size_t statement_to_json(const struct statement *st, const struct params *p,
-			 char out[STATEMENT_JSON_MAX]);
+                         char out[STATEMENT_JSON_MAX]);
 /*
  * Parses a statement file. *params_id is set to the file's "params", or to
  * 0 when the key is absent.
  */
-int statement_from_json(const char *text, size_t len, struct statement *st,
-			uint16_t *params_id, char *err);
+int statement_from_json(const char *text, size_t len, struct statement *st, uint16_t *params_id,
+                        char *err);
 
 #endif

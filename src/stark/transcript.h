@@ -19,15 +19,13 @@
 #include "sha256.h"
 
 struct transcript {
-	struct sha256 *h;
-	uint8_t state[SHA256_LEN];
+    struct sha256 *h;
+    uint8_t state[SHA256_LEN];
 };
 
-void transcript_init(struct transcript *t, struct sha256 *h,
-		     const char *label);
+void transcript_init(struct transcript *t, struct sha256 *h, const char *label);
 void transcript_absorb(struct transcript *t, const void *data, size_t len);
-void transcript_absorb_ext(struct transcript *t, const struct field_ext *v,
-			   size_t n);
+void transcript_absorb_ext(struct transcript *t, const struct field_ext *v, size_t n);
 
 /* Uniform in [0, p). */
 uint64_t transcript_draw_field(struct transcript *t);
@@ -44,7 +42,6 @@ uint64_t transcript_draw_index(struct transcript *t, unsigned log_n);
  * positions drawn next depend on it. check returns 1 if the nonce is good.
  */
 uint64_t transcript_grind(struct transcript *t, unsigned bits);
-int transcript_check_grind(struct transcript *t, unsigned bits,
-			   uint64_t nonce);
+int transcript_check_grind(struct transcript *t, unsigned bits, uint64_t nonce);
 
 #endif

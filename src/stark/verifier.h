@@ -18,7 +18,6 @@
  * one-line reason otherwise, including when memory is short.
  */
 int verifier_verify(const struct params *p, const uint8_t *bytes, size_t len,
-		    const struct statement *expected, struct statement *proved,
-		    char *err);
+                    const struct statement *expected, struct statement *proved, char *err);
 
 #endif

@@ -261,6 +261,8 @@ class Stack:
         self.own_redis = redis is None
         self.redis = redis or Redis(self.tmp, appendonly=appendonly)
         self.pipeline = pipeline if os.path.isabs(pipeline) else os.path.join(PIPELINES, pipeline)
+        # "{tmp}" in an environment value is this stack's directory.
+        env = {k: v.replace("{tmp}", self.tmp) for k, v in (env or {}).items()}
         self.ps = Phasestream(self.tmp, self.redis.url, self.pipeline, args=args, env=env,
                               runners=runners)
         self.nginx = Nginx(self.tmp, self.ps.socket)

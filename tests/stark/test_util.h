@@ -16,36 +16,36 @@
 #include "field.h"
 
 struct test_rng {
-	uint64_t s;
+    uint64_t s;
 };
 
 static inline uint64_t test_rng_next(struct test_rng *r)
 {
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
 
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
 }
 
 /* Uniform below p, by rejection. */
 static inline uint64_t test_rng_field(struct test_rng *r)
 {
-	for (;;) {
-		uint64_t v = test_rng_next(r);
+    for (;;) {
+        uint64_t v = test_rng_next(r);
 
-		if (v < FIELD_P)
-			return v;
-	}
+        if (v < FIELD_P)
+            return v;
+    }
 }
 
 static inline struct field_ext test_rng_ext(struct test_rng *r)
 {
-	struct field_ext e;
+    struct field_ext e;
 
-	e.c0 = test_rng_field(r);
-	e.c1 = test_rng_field(r);
-	return e;
+    e.c0 = test_rng_field(r);
+    e.c1 = test_rng_field(r);
+    return e;
 }
 
 #endif

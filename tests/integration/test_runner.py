@@ -1,0 +1,359 @@
+"""The runner: phases, extraction rules, failures, timeouts, cancel, the
+queue, output hygiene, secrets, caps -- asserted on the stored events, the
+keys in Redis, and the processes left in /proc."""
+import json
+import os
+import signal
+import statistics
+import time
+import unittest
+
+from harness import (Stack, Redis, request, create, follow, stream, stored_events, wait_for,
+                     processes_with_env, zombies_of, PIPELINES)
+
+SECRET = "s3cr3t-VALUE-42"
+PRIVATE_KEY = "0x" + "ab" * 32
+
+
+def logs(events):
+    return [e.data for e in events if e.type == "log"]
+
+
+def messages(events):
+    return [e.data["message"] for e in events if e.type == "log"]
+
+
+class RunnerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Stack("basic.json", args=["--kill-grace", "1", "--line-limit", "200"],
+                      env={"TEST_SECRET": SECRET, "PS_RUN_LOG": "{tmp}/runs.log"}, runners=3)
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.s.close() == 0
+
+    def state(self, sid):
+        return request(self.s.port, "GET", "/api/workflow/state?sessionId=" + sid).json()
+
+    def runs(self):
+        with open(os.path.join(self.s.tmp, "runs.log")) as f:
+            return [l.split() for l in f if l.strip()]
+
+    def assertNoProcessesLeft(self, sid):
+        self.assertEqual(processes_with_env("PS_TEST_MARK=mark-" + sid), [])
+        self.assertEqual(zombies_of(self.s.ps.pid), [])
+
+    def test_a_full_run_fills_the_results_as_configured(self):
+        sid = create(self.s.port, "groth16")
+        ev = follow(self.s.port, sid)
+        self.assertEqual(ev[-1].type, "complete")
+        final = ev[-1].data
+        self.assertEqual(final["status"], "complete")
+        self.assertNotIn("logs", final)
+        # append with unique: the repeated file name is kept once.
+        self.assertEqual(final["generatedProofs"]["groth16"],
+                         ["circuit_a_groth16_proof.json", "circuit_b_groth16_proof.json"])
+        self.assertEqual(final["generatedProofs"]["plonk"], [])
+        # count, and set as a number with k/M suffixes (the last match wins).
+        self.assertEqual(final["verificationResults"],
+                         {"verified": 2, "gasEstimate": 1500000, "circuitsVerified": 2})
+        self.assertEqual(final["attestationResults"], [])
+        # The state endpoint agrees with the complete event.
+        st = self.state(sid)
+        for k in ["generatedProofs", "verificationResults", "attestationResults"]:
+            self.assertEqual(st[k], final[k])
+        self.assertNoProcessesLeft(sid)
+
+    def test_status_events_follow_the_phases_and_the_progress_rule(self):
+        sid = create(self.s.port, "groth16")
+        ev = follow(self.s.port, sid)
+        st = [(e.data["phase"], e.data["progress"]) for e in ev if e.type == "status"]
+        self.assertEqual(st, [("queued", 0), ("generating", 0), ("generating", 20),
+                              ("verifying", 40), ("attesting", 70), ("attesting", 100),
+                              ("complete", 100)])
+        steps = {e.data["phase"]: e.data["step"] for e in ev if e.type == "status"}
+        self.assertEqual(steps["generating"], "Phase 1: Generating proofs...")
+
+    def test_a_phase_without_its_env_is_skipped_with_its_message(self):
+        sid = create(self.s.port, "ok")
+        ev = follow(self.s.port, sid)
+        skip = [e for e in ev if e.type == "status" and e.data.get("skipped")]
+        self.assertEqual(len(skip), 1)
+        self.assertEqual(skip[0].data["phase"], "attesting")
+        self.assertIn("WARNING: PRIVATE_KEY not configured. Skipping attestation.", messages(ev))
+        self.assertNotIn(["attest", sid], self.runs())
+        self.assertEqual(ev[-1].type, "complete")
+
+    def test_stderr_lines_are_marked(self):
+        sid = create(self.s.port, "groth16")
+        ev = follow(self.s.port, sid)
+        err = [l for l in logs(ev) if l["stream"] == "stderr"]
+        self.assertEqual([l["message"] for l in err], ["warming up"])
+        self.assertEqual(err[0]["type"], "error")
+        self.assertEqual(err[0]["phase"], "generating")
+        self.assertRegex(err[0]["timestamp"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+    def test_a_failing_phase_ends_the_session_with_its_exit_code(self):
+        sid = create(self.s.port, "fail")
+        ev = follow(self.s.port, sid)
+        self.assertEqual(ev[-1].type, "error")
+        self.assertEqual(ev[-1].data["code"], 3)
+        self.assertEqual(ev[-1].data["phase"], "generating")
+        self.assertIn("exit code 3", ev[-1].data["error"])
+        self.assertIn("something broke", ev[-1].data["error"])
+        self.assertNotIn(["verify", sid], self.runs())
+        st = self.state(sid)
+        self.assertEqual(st["status"], "error")
+        self.assertEqual(st["error"], ev[-1].data["error"])
+
+    def test_a_phase_killed_by_a_signal_fails_with_128_plus_the_signal(self):
+        ev = follow(self.s.port, create(self.s.port, "signal"))
+        self.assertEqual(ev[-1].data["code"], 137)
+        self.assertIn("signal 9", ev[-1].data["error"])
+
+    def test_exit_ok_if_accepts_a_non_zero_exit_when_its_result_is_filled(self):
+        s2 = self.s
+        # exitOkIf needs the attest phase: a stack with PRIVATE_KEY set.
+        s = Stack("basic.json", env={"PRIVATE_KEY": PRIVATE_KEY}, redis=s2.redis)
+        try:
+            ok = follow(s.port, create(s.port, "exitok"))
+            self.assertEqual(ok[-1].type, "complete")
+            self.assertEqual(len(ok[-1].data["attestationResults"]), 1)
+            bad = follow(s.port, create(s.port, "exitfail"))
+            self.assertEqual(bad[-1].type, "error")
+            self.assertEqual(bad[-1].data["code"], 1)
+            self.assertEqual(bad[-1].data["phase"], "attesting")
+        finally:
+            self.assertEqual(s.close(), 0)
+
+    def test_transactions_become_events_and_private_key_is_masked(self):
+        s = Stack("basic.json", env={"PRIVATE_KEY": PRIVATE_KEY}, redis=self.s.redis)
+        try:
+            sid = create(s.port, "groth16")
+            ev = follow(s.port, sid)
+            tx = [e for e in ev if e.type == "transaction"]
+            self.assertEqual(len(tx), 1)  # sent and attested: one hash, once
+            h = tx[0].data["txHash"]
+            self.assertRegex(h, r"^0x[a-f0-9]{64}$")
+            self.assertEqual(tx[0].data["explorerUrl"], "https://explorer.test/tx/" + h)
+            self.assertEqual(ev[-1].data["attestationResults"], [h])
+            everything = json.dumps(s.r("LRANGE", s.key(sid, "events"), 0, -1))
+            self.assertNotIn(PRIVATE_KEY, everything)
+            self.assertNotIn(PRIVATE_KEY[2:], everything)
+        finally:
+            self.assertEqual(s.close(), 0)
+
+    def test_a_timeout_kills_the_whole_group_grandchildren_included(self):
+        sid = create(self.s.port, "timeout")
+        wait_for(lambda: processes_with_env("PS_TEST_MARK=mark-" + sid), what="the phase")
+        self.assertGreaterEqual(len(processes_with_env("PS_TEST_MARK=mark-" + sid)), 2)
+        t0 = time.time()
+        ev = follow(self.s.port, sid)
+        self.assertEqual(ev[-1].type, "error")
+        self.assertEqual(ev[-1].data["code"], "timeout")
+        self.assertIn("timed out after 3 s", ev[-1].data["error"])
+        self.assertLess(time.time() - t0, 8)
+        self.assertNoProcessesLeft(sid)
+
+    def test_processes_that_ignore_term_are_killed_after_the_grace(self):
+        sid = create(self.s.port, "stubborn")
+        wait_for(lambda: len(processes_with_env("PS_TEST_MARK=mark-" + sid)) >= 3,
+                 what="the stubborn processes")
+        ev = follow(self.s.port, sid)
+        self.assertEqual(ev[-1].data["code"], "timeout")
+        self.assertNoProcessesLeft(sid)
+
+    def test_processes_left_behind_by_a_finished_phase_are_ended(self):
+        sid = create(self.s.port, "orphan")
+        ev = follow(self.s.port, sid)
+        self.assertEqual(ev[-1].type, "complete")
+        self.assertNoProcessesLeft(sid)
+
+    def test_cancel_of_a_running_phase_ends_its_processes(self):
+        sid = create(self.s.port, "sleepy")
+        wait_for(lambda: processes_with_env("PS_TEST_MARK=mark-" + sid), what="the phase")
+        self.assertEqual(request(self.s.port, "DELETE", "/api/workflow?sessionId=" + sid).status,
+                         202)
+        ev = follow(self.s.port, sid)
+        self.assertEqual(ev[-1].data["code"], "cancelled")
+        self.assertEqual(ev[-1].data["phase"], "generating")
+        self.assertNoProcessesLeft(sid)
+        self.assertEqual(request(self.s.port, "DELETE", "/api/workflow?sessionId=" + sid).status,
+                         409)
+        self.assertEqual(self.s.r("ZSCORE", self.s.prefix + "running", sid), None)
+
+    def test_output_is_cleaned_cut_and_kept_whole(self):
+        sid = create(self.s.port, "garbage")
+        ev = follow(self.s.port, sid)
+        msgs = [m for m in messages(ev) if not m.startswith("WARNING")]
+        self.assertEqual(msgs[0], "bad \ufffd\ufffd utf8 \ufffd here")
+        self.assertEqual(msgs[1], "ctlred\tend")
+        self.assertEqual(msgs[2], "nulbyte")
+        self.assertEqual(msgs[3], "overlong \ufffd\ufffd and surrogate \ufffd\ufffd\ufffd ok \u2705")
+        self.assertTrue(msgs[4].startswith("x" * 200))
+        self.assertTrue(msgs[4].endswith("[line truncated]"))
+        self.assertLess(len(msgs[4].encode()), 240)
+        self.assertEqual(msgs[5], "no newline at the end")
+        self.assertEqual(ev[-1].type, "complete")
+
+    def test_secrets_never_reach_redis_or_the_stream(self):
+        sid = create(self.s.port, "secret")
+        ev = follow(self.s.port, sid)
+        self.assertIn("the key is *** and again ***.", messages(ev))
+        self.assertIn("***", messages(ev))
+        everything = json.dumps([e.raw for e in ev]) + json.dumps(
+            self.s.r("LRANGE", self.s.key(sid, "events"), 0, -1)) + json.dumps(
+            self.s.r("HGETALL", self.s.key(sid, "state")))
+        self.assertNotIn(SECRET, everything)
+        # Hidden by a control character, still masked.
+        self.assertNotIn(SECRET.replace("s3c", "s3"), everything)
+        self.assertNotIn(SECRET, self.s.ps.read_log())
+
+    def test_a_log_line_is_one_small_write(self):
+        mon = self.s.redis.client()
+        mon("MONITOR")
+        sid = create(self.s.port, "slow")
+        follow(self.s.port, sid)
+        mon.sock.settimeout(0.5)
+        lines = []
+        try:
+            while True:
+                lines.append(mon._line().decode("utf-8", "replace"))
+        except (OSError, ConnectionError):
+            pass
+        mon.close()
+        mine = [l for l in lines if sid in l]
+        appends = [l for l in mine if '"EVALSHA"' in l and '"log"' in l]
+        self.assertEqual(len(appends), len([e for e in stored_events(self.s.r, self.s, sid)
+                                            if e[1] == "log"]))
+        self.assertTrue(all(len(l) < 1500 for l in appends), max(map(len, appends)))
+        # Nothing rewrites a whole session per line.
+        self.assertFalse([l for l in mine if '"SET"' in l or '"DEL"' in l])
+
+    def test_keys_are_prefixed_hash_tagged_and_expire(self):
+        sid = create(self.s.port, "ok")
+        follow(self.s.port, sid)
+        keys = sorted(self.s.r("KEYS", "*%s*" % sid))
+        self.assertEqual(keys, [self.s.prefix + "{%s}:events" % sid,
+                                self.s.prefix + "{%s}:state" % sid])
+        for k in keys:
+            self.assertGreater(self.s.r("TTL", k), 3590)
+            self.assertLessEqual(self.s.r("TTL", k), 3600)
+
+    def test_queued_sessions_report_their_position_and_run_in_order(self):
+        s = Stack("basic.json", runners=1, env={"PS_RUN_LOG": "{tmp}/runs.log"},
+                  redis=self.s.redis)
+        try:
+            first = create(s.port, "sleepy")
+            wait_for(lambda: "started" in (s.r("LINDEX", s.key(first, "events"), -1) or ""),
+                     what="the first session's phase to start")
+            queued = [create(s.port, "ok") for _ in range(3)]
+            for i, sid in enumerate(queued):
+                st = request(s.port, "GET", "/api/workflow/state?sessionId=%s&logs=0" % sid).json()
+                self.assertEqual(st["status"], "queued")
+                self.assertEqual(st["queuePosition"], i + 1)
+            # Cancel the second queued one: it ends at once, never runs.
+            self.assertEqual(request(s.port, "DELETE", "/api/workflow?sessionId=" + queued[1]).status,
+                             202)
+            ev = follow(s.port, queued[1])
+            self.assertEqual([e.type for e in ev], ["status", "error"])
+            self.assertEqual(ev[-1].data["code"], "cancelled")
+            st = request(s.port, "GET", "/api/workflow/state?sessionId=%s&logs=0" % queued[2]).json()
+            self.assertEqual(st["queuePosition"], 2)
+            request(s.port, "DELETE", "/api/workflow?sessionId=" + first)
+            for sid in [queued[0], queued[2]]:
+                self.assertEqual(follow(s.port, sid)[-1].type, "complete")
+            with open(os.path.join(s.tmp, "runs.log")) as f:
+                order = [l.split()[1] for l in f if l.startswith("gen ")]
+            self.assertEqual(order, [first, queued[0], queued[2]])
+        finally:
+            self.assertEqual(s.close(), 0)
+
+    def test_runners_bound_the_concurrent_workflows(self):
+        s = Stack("basic.json", runners=2, redis=self.s.redis)
+        try:
+            sids = [create(s.port, "slow") for _ in range(5)]
+            peak = 0
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                running = sum(1 for sid in sids
+                              if s.r("HGET", s.key(sid, "state"), "status") == "running")
+                peak = max(peak, running)
+                if all(s.r("HGET", s.key(sid, "state"), "status") == "complete" for sid in sids):
+                    break
+                time.sleep(0.05)
+            self.assertEqual(peak, 2)
+            for sid in sids:
+                self.assertEqual(follow(s.port, sid)[-1].type, "complete")
+        finally:
+            self.assertEqual(s.close(), 0)
+
+    def test_lines_reach_the_browser_side_within_100_ms_through_nginx(self):
+        sid = create(self.s.port, "clock")
+        es = stream(self.s.port, sid)
+        lat = []
+        while True:
+            e = es.next()
+            if e is None:
+                break
+            if e.type == "log" and e.data["message"].startswith("clock "):
+                printed = int(e.data["message"].split()[1]) / 1000.0
+                lat.append((e.at - printed) * 1000)
+        es.close()
+        self.assertEqual(len(lat), 6)
+        print("\n  line latency through nginx (ms): %s; median %.1f"
+              % (", ".join("%.1f" % l for l in lat), statistics.median(lat)))
+        self.assertLess(statistics.median(lat), 100)
+        self.assertLess(max(lat), 500)  # not held back to the phase's end
+
+
+class CapTest(unittest.TestCase):
+    def test_the_event_cap_is_reported_and_the_session_still_ends(self):
+        s = Stack("basic.json", args=["--max-events", "500"])
+        try:
+            sid = create(s.port, "flood")
+            ev = follow(s.port, sid)
+            self.assertLessEqual(len(ev), 500)
+            self.assertEqual(ev[-1].type, "complete")
+            notes = [m for m in messages(ev) if m.startswith("Output limit reached")]
+            self.assertEqual(len(notes), 1)
+            self.assertIn("phasestream_log_lines_dropped_total",
+                          request(s.port, "GET", "/api/workflow/metrics").body)
+        finally:
+            self.assertEqual(s.close(), 0)
+
+
+class MissingCommandTest(unittest.TestCase):
+    def test_a_missing_command_is_a_clear_error_event(self):
+        s = Stack("missing.json")
+        try:
+            ev = follow(s.port, create(s.port, "groth16"))
+            self.assertEqual(ev[-1].type, "error")
+            self.assertEqual(ev[-1].data["code"], 127)
+            self.assertIn("no-such-script.cjs", ev[-1].data["error"])
+            self.assertIn("No such file or directory", ev[-1].data["error"])
+            self.assertEqual(request(s.port, "GET", "/api/workflow/health").status, 200)
+        finally:
+            self.assertEqual(s.close(), 0)
+
+
+class DeathTest(unittest.TestCase):
+    def test_kill_9_of_the_server_takes_the_phase_with_it(self):
+        s = Stack("basic.json")
+        try:
+            sid = create(s.port, "sleepy")
+            wait_for(lambda: processes_with_env("PS_TEST_MARK=mark-" + sid), what="the phase")
+            s.ps.proc.kill()
+            s.ps.proc.wait()
+            # PR_SET_PDEATHSIG: the leader dies with the server.
+            wait_for(lambda: not [p for p in processes_with_env("PS_TEST_MARK=mark-" + sid)],
+                     timeout=5, what="the phase's leader to die")
+        finally:
+            s.nginx.stop()
+            s.r.close()
+            s.redis.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
