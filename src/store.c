@@ -225,7 +225,8 @@ static int store_connect(struct store *st)
     }
     struct timeval tv = {STORE_COMMAND_TIMEOUT_MS / 1000, 0};
     redisSetTimeout(c, tv);
-    redisEnableKeepAlive(c);
+    if (!a->path)
+        redisEnableKeepAlive(c); /* TCP only: it fails (and poisons c) on a unix socket */
     st->ctx = c;
 
     if (a->password) {

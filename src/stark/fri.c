@@ -41,9 +41,15 @@ int fri_config_init(struct fri_config *cfg, unsigned log_domain, uint64_t offset
         log_degree = log_degree > log_fold ? log_degree - log_fold : 0;
         cfg->layers++;
     }
-    if (cfg->layers > FRI_MAX_LAYERS)
-        return -1;
     cfg->log_remainder = log_degree;
+    /*
+     * The last domain must still be larger than the remainder's degree
+     * bound, or the final check would accept anything (and a large fold on
+     * a small blowup would fold past a single point).
+     */
+    if (cfg->layers > FRI_MAX_LAYERS || cfg->layers * log_fold >= log_domain ||
+        log_domain - cfg->layers * log_fold <= cfg->log_remainder)
+        return -1;
     mu_inv = field_inv(field_root_of_unity(log_fold));
     for (unsigned j = 0; j < fold; j++) {
         cfg->mu_inv[j] = x;

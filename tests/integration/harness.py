@@ -523,3 +523,106 @@ def zombies_of(ppid):
         if fields[0] == "Z" and int(fields[1]) == ppid:
             out.append(int(pid))
     return out
+
+
+# -------------------------------------------------------------- FastCGI --
+
+FCGI_BEGIN, FCGI_END, FCGI_PARAMS, FCGI_STDIN, FCGI_STDOUT = 1, 3, 4, 5, 6
+
+
+def _fcgi_record(rtype, rid, content):
+    pad = (8 - len(content) % 8) % 8
+    return bytes([1, rtype, rid >> 8, rid & 0xff, len(content) >> 8, len(content) & 0xff,
+                  pad, 0]) + content + b"\0" * pad
+
+
+def _fcgi_len(n):
+    return bytes([n]) if n < 128 else bytes([(n >> 24) | 0x80, (n >> 16) & 0xff,
+                                              (n >> 8) & 0xff, n & 0xff])
+
+
+class FastCGI:
+    """A FastCGI client, as a web server would be: for tests that talk to
+    phasestream without nginx (TCP listening, fd 0, kept connections)."""
+
+    def __init__(self, addr, timeout=15):
+        if isinstance(addr, str):
+            self.sock = socket.socket(socket.AF_UNIX)
+        else:
+            self.sock = socket.socket()
+        self.sock.settimeout(timeout)
+        self.sock.connect(addr)
+        self.buf = b""
+
+    def send(self, method, uri, body=b"", headers=None, keep=False, rid=1):
+        path, _, query = uri.partition("?")
+        params = {"REQUEST_METHOD": method, "REQUEST_URI": uri, "QUERY_STRING": query,
+                  "SCRIPT_NAME": path, "SERVER_PROTOCOL": "HTTP/1.1",
+                  "CONTENT_LENGTH": str(len(body))}
+        if body:
+            params["CONTENT_TYPE"] = "application/json"
+        params.update(headers or {})
+        enc = b"".join(_fcgi_len(len(k)) + _fcgi_len(len(v.encode())) + k.encode() + v.encode()
+                       for k, v in params.items())
+        out = _fcgi_record(FCGI_BEGIN, rid, bytes([0, 1, 1 if keep else 0, 0, 0, 0, 0, 0]))
+        out += _fcgi_record(FCGI_PARAMS, rid, enc) + _fcgi_record(FCGI_PARAMS, rid, b"")
+        if body:
+            out += _fcgi_record(FCGI_STDIN, rid, body)
+        out += _fcgi_record(FCGI_STDIN, rid, b"")
+        self.sock.sendall(out)
+
+    def _need(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+
+    def record(self):
+        self._need(8)
+        h = self.buf[:8]
+        clen, pad = (h[4] << 8) | h[5], h[6]
+        self._need(8 + clen + pad)
+        content = self.buf[8:8 + clen]
+        self.buf = self.buf[8 + clen + pad:]
+        return h[1], (h[2] << 8) | h[3], content
+
+    def response(self):
+        """(status, headers, body) of one whole response."""
+        out = b""
+        while True:
+            rtype, _, content = self.record()
+            if rtype == FCGI_STDOUT:
+                out += content
+            elif rtype == FCGI_END:
+                break
+        head, _, body = out.partition(b"\r\n\r\n")
+        headers = {}
+        status = 200
+        for line in head.decode("latin-1").split("\r\n"):
+            k, _, v = line.partition(":")
+            if k.lower() == "status":
+                status = int(v.split()[0])
+            headers[k.strip().lower()] = v.strip()
+        return status, headers, body.decode("utf-8", "replace")
+
+    def closed(self, wait=1.0):
+        """True when the server closed the connection."""
+        self.sock.settimeout(wait)
+        try:
+            return self.sock.recv(1) == b""
+        except socket.timeout:
+            return False
+        finally:
+            self.sock.settimeout(15)
+
+    def close(self):
+        self.sock.close()
+
+
+def fcgi(addr, method, uri, body=b""):
+    c = FastCGI(addr)
+    c.send(method, uri, body)
+    r = c.response()
+    c.close()
+    return r

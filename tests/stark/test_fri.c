@@ -151,6 +151,8 @@ static void test_config_counts_layers_down_to_the_remainder(void **state)
     /* The domain must be larger than the degree. */
     assert_int_equal(fri_config_init(&cfg, 8, FIELD_GENERATOR, 8, 3, 4), -1);
     assert_int_equal(fri_config_init(&cfg, 10, FIELD_GENERATOR, 6, 5, 4), -1);
+    /* Blowup 2 folded by 16 past the end of the domain. */
+    assert_int_equal(fri_config_init(&cfg, 7, FIELD_GENERATOR, 6, 4, 1), -1);
 }
 
 static void test_rejects_degree_just_above_the_bound(void **state)
