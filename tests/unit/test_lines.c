@@ -1,0 +1,153 @@
+/* Unit tests of lines.c: splitting, cleaning, masking, cutting. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lines.h"
+
+struct collected {
+    char *lines[16];
+    bool truncated[16];
+    int n;
+};
+
+static void collect(void *ctx, const char *line, size_t len, bool truncated)
+{
+    struct collected *c = ctx;
+    assert_true(c->n < 16);
+    c->lines[c->n] = strndup(line, len);
+    c->truncated[c->n++] = truncated;
+}
+
+static void collected_free(struct collected *c)
+{
+    for (int i = 0; i < c->n; i++)
+        free(c->lines[i]);
+}
+
+static const struct line_rules plain = {.limit = 16};
+
+static void test_lines_split_across_chunks(void **state)
+{
+    (void)state;
+    struct linebuf lb;
+    struct collected c = {0};
+    linebuf_init(&lb, &plain);
+    linebuf_feed(&lb, "one\ntw", 6, collect, &c);
+    linebuf_feed(&lb, "o\n\nthr", 6, collect, &c);
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.lines[0], "one");
+    assert_string_equal(c.lines[1], "two");
+    assert_string_equal(c.lines[2], "");
+    linebuf_finish(&lb, collect, &c);
+    assert_int_equal(c.n, 4);
+    assert_string_equal(c.lines[3], "thr");
+    assert_false(c.truncated[3]);
+    linebuf_free(&lb);
+    collected_free(&c);
+}
+
+static void test_an_overlong_line_is_emitted_once_and_its_rest_dropped(void **state)
+{
+    (void)state;
+    struct linebuf lb;
+    struct collected c = {0};
+    linebuf_init(&lb, &plain); /* capacity 16 + 0 + 4 */
+    char big[100];
+    memset(big, 'x', sizeof(big));
+    linebuf_feed(&lb, big, 50, collect, &c);
+    linebuf_feed(&lb, big, 50, collect, &c);
+    linebuf_feed(&lb, "yy\nnext\n", 8, collect, &c);
+    assert_int_equal(c.n, 2);
+    assert_true(c.truncated[0]);
+    assert_int_equal(strlen(c.lines[0]), 20);
+    assert_string_equal(c.lines[1], "next");
+    assert_false(c.truncated[1]);
+    linebuf_free(&lb);
+    collected_free(&c);
+}
+
+static char *clean(const struct line_rules *r, const char *s, size_t n)
+{
+    return line_sanitize(r, s, n, false, NULL);
+}
+
+static void test_invalid_utf8_becomes_replacement_characters(void **state)
+{
+    (void)state;
+    struct line_rules r = {.limit = 200};
+    const char in[] = "a\xff" "b\xc3" "c\xc0\xaf" "d\xed\xa0\x80" "e\xf4\x90\x80\x80" "f\xe2\x9c\x85";
+    char *out = clean(&r, in, sizeof(in) - 1);
+    assert_string_equal(out, "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd\xef\xbf\xbd"
+                             "d\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                             "e\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                             "f\xe2\x9c\x85");
+    free(out);
+}
+
+static void test_control_characters_and_escape_sequences_go_tab_stays(void **state)
+{
+    (void)state;
+    struct line_rules r = {.limit = 200};
+    const char in[] = "\x1b[1;31mred\x1b[0m\ttab\x01\x7f\x00z\xc2\x85\x1b]0;title\x07!\r";
+    char *out = clean(&r, in, sizeof(in) - 1);
+    assert_string_equal(out, "red\ttabz!");
+    free(out);
+}
+
+static void test_secrets_are_masked_longest_first_even_behind_controls(void **state)
+{
+    (void)state;
+    const char *secrets[] = {"abc", "abcdef", ""};
+    struct line_rules r = {.limit = 200, .secrets = secrets, .nsecrets = 3};
+    const char in[] = "x abcdef y abc z ab\x01" "cdef";
+    char *out = clean(&r, in, sizeof(in) - 1);
+    assert_string_equal(out, "x *** y *** z ***");
+    free(out);
+    char *m = line_mask(&r, "abcabc");
+    assert_string_equal(m, "******");
+    free(m);
+}
+
+static void test_cut_on_a_character_boundary_with_a_marker(void **state)
+{
+    (void)state;
+    struct line_rules r = {.limit = 5};
+    /* "ab" then three 2-byte characters: the cut at 5 would split one. */
+    const char in[] = "ab\xc3\xa9\xc3\xa9\xc3\xa9";
+    size_t len;
+    char *out = line_sanitize(&r, in, sizeof(in) - 1, false, &len);
+    assert_string_equal(out, "ab\xc3\xa9" LINE_CUT_MARKER);
+    assert_int_equal(len, strlen(out));
+    free(out);
+}
+
+static void test_a_secret_cut_in_half_is_still_masked(void **state)
+{
+    (void)state;
+    const char *secrets[] = {"SECRETVALUE"};
+    struct line_rules r = {.limit = 10, .secrets = secrets, .nsecrets = 1};
+    const char in[] = "12345SECRETVALUE";
+    char *out = line_sanitize(&r, in, 12, true, NULL); /* the reader cut it at 12 */
+    assert_null(strstr(out, "SECRE"));
+    assert_string_equal(out, "12345***" LINE_CUT_MARKER);
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_lines_split_across_chunks),
+            cmocka_unit_test(test_an_overlong_line_is_emitted_once_and_its_rest_dropped),
+            cmocka_unit_test(test_invalid_utf8_becomes_replacement_characters),
+            cmocka_unit_test(test_control_characters_and_escape_sequences_go_tab_stays),
+            cmocka_unit_test(test_secrets_are_masked_longest_first_even_behind_controls),
+            cmocka_unit_test(test_cut_on_a_character_boundary_with_a_marker),
+            cmocka_unit_test(test_a_secret_cut_in_half_is_still_masked),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
