@@ -85,6 +85,18 @@ class RunnerTest(unittest.TestCase):
         self.assertNotIn(["attest", sid], self.runs())
         self.assertEqual(ev[-1].type, "complete")
 
+    def test_phases_get_their_environment_and_share_a_workdir(self):
+        sid = create(self.s.port, "env")
+        ev = follow(self.s.port, sid)
+        msgs = messages(ev)
+        self.assertIn("env PROOF_TYPE=env SESSION_ID=%s PHASE=generating args=gen env" % sid, msgs)
+        self.assertIn("env PHASE=verifying", msgs)
+        self.assertIn("read: handed over by gen", msgs)
+        workdir = [m for m in msgs if m.startswith("workdir ")][0].split(" ", 1)[1]
+        self.assertEqual(workdir, os.path.join(self.s.tmp, "work", sid))
+        self.assertFalse(os.path.exists(workdir))  # removed when the session ended
+        self.assertEqual(ev[-1].type, "complete")
+
     def test_stderr_lines_are_marked(self):
         sid = create(self.s.port, "groth16")
         ev = follow(self.s.port, sid)
