@@ -98,6 +98,30 @@ static const struct opt config_opts[] = {
 
 #define NOPTS (sizeof(config_opts) / sizeof(config_opts[0]))
 
+/* Prints text from column `indent`, wrapped at 79 columns. */
+static void usage_wrap(FILE *f, const char *text, int col, int indent)
+{
+    while (*text) {
+        int room = 79 - col;
+        int len = (int)strlen(text);
+        int take = len;
+        if (len > room) {
+            take = room;
+            while (take > 0 && text[take] != ' ')
+                take--;
+            if (take == 0)
+                take = room;
+        }
+        fprintf(f, "%.*s\n", take, text);
+        text += take;
+        while (*text == ' ')
+            text++;
+        if (*text)
+            fprintf(f, "%*s", indent, "");
+        col = indent;
+    }
+}
+
 void config_usage(void *fp)
 {
     FILE *f = fp;
@@ -106,12 +130,16 @@ void config_usage(void *fp)
                "and streams it to browsers as Server-Sent Events.\n\nOptions:\n");
     for (size_t i = 0; i < NOPTS; i++) {
         const struct opt *o = &config_opts[i];
-        char left[64];
+        char left[64], text[512];
         snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-        fprintf(f, "  %-28s %s", left, o->help);
-        if (o->env)
-            fprintf(f, " [env %s]", o->env);
-        fputc('\n', f);
+        snprintf(text, sizeof(text), "%s%s%s%s", o->help, o->env ? " [env " : "",
+                o->env ? o->env : "", o->env ? "]" : "");
+        if (strlen(left) > 24) {
+            fprintf(f, "  %s\n%28s", left, "");
+        } else {
+            fprintf(f, "  %-24s  ", left);
+        }
+        usage_wrap(f, text, 28, 28);
     }
 }
 
