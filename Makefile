@@ -6,7 +6,7 @@
 #   make check      install what is missing, build, run every test suite
 #                   (unit tests and the server under ASan+UBSan, integration
 #                   tests against real redis-server and nginx)
-#   make bench      the benchmarks under bench/
+#   make bench      the benchmarks under bench/ (bench/run)
 #   make clean
 
 VERSION   := 0.1.0
@@ -31,7 +31,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
 
 .PHONY: all deps run check unit integration clean bench format
-all: phasestream
+all: phasestream build/stark
 
 phasestream: $(OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -63,6 +63,7 @@ integration: phasestream build/asan/phasestream
 check: deps
 	$(MAKE) all build/asan/phasestream $(UNIT_BINS)
 	$(MAKE) unit
+	$(MAKE) stark-test
 	$(MAKE) integration
 
 run: deps all
@@ -72,9 +73,13 @@ bench: deps all
 	./bench/run
 
 format:
-	clang-format -i src/*.c src/*.h tests/unit/*.c
+	clang-format -i src/*.c src/*.h tests/unit/*.c src/stark/*.[ch] tests/stark/*.[ch] \
+		tests/fuzz/stark_*.c bench/stark_bench.c
 
 clean:
 	rm -rf build phasestream
+
+# The STARK prover and verifier (src/stark): its own fragment and targets.
+include src/stark/stark.mk
 
 -include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d)

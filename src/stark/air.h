@@ -57,7 +57,7 @@
 /* Constraint degree 3: the quotient has degree < (3 - 1) * T. */
 #define AIR_LOG_CHUNKS 1
 #define AIR_CHUNKS     (1 << AIR_LOG_CHUNKS)
-/* Steps are 2^6 .. 2^20: at least one period, and memory stays ~2 GiB. */
+/* Steps are 2^6 .. 2^20: at least one period; 2^20 takes 2.6 GB to prove. */
 #define AIR_LOG_STEPS_MIN AIR_LOG_PERIOD
 #define AIR_LOG_STEPS_MAX 20
 

@@ -125,15 +125,9 @@ static int main_parse_steps(const char *s, unsigned *log_steps)
 
     errno = 0;
     v = strtoul(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0')
+    if (errno != 0 || end == s || *end != '\0' || s[0] == '-')
         return -1;
-    for (unsigned k = AIR_LOG_STEPS_MIN; k <= AIR_LOG_STEPS_MAX; k++) {
-        if (v == 1ul << k) {
-            *log_steps = k;
-            return 0;
-        }
-    }
-    return -1;
+    return statement_log2_steps(v, log_steps);
 }
 
 /* Two uniform words below p, by rejection. */

@@ -9,9 +9,9 @@
  * first failure sticks and names the byte offset.
  *
  * Memory: a proof's variable-size arrays are carved from one arena whose
- * size follows from the layout alone, so a hostile header can at most ask
- * for the arena of the largest allowed trace (~3 MB), never for an amount
- * taken from the bytes.
+ * size follows from the layout alone (about the proof's own size, at most
+ * ~150 KB for 2^20 steps), and decoding allocates it only after the input's
+ * length matched the layout: nothing is ever sized from a value in the bytes.
  */
 #include "proof.h"
 

@@ -19,9 +19,9 @@
  * must not be known before, in the same calls verifier.c makes.
  *
  * Memory: the LDE columns, the composition chunks, the DEEP values and the
- * Merkle trees are all N-sized; about 2.7 KB per trace row in total
- * (180 MB at 2^16 steps). Intermediate arrays are freed as soon as the next
- * step no longer needs them.
+ * Merkle trees are all N-sized; about 2.5 KB per step at the peak (167 MB
+ * at 2^16 steps, 2.6 GB at 2^20). Intermediate arrays are freed as soon as
+ * the next step no longer needs them.
  */
 #include "prover.h"
 

@@ -173,7 +173,7 @@ static int statement_json_uint(struct statement_json *j, unsigned long *out)
     return 0;
 }
 
-static int statement_log2(unsigned long steps, unsigned *log_steps)
+int statement_log2_steps(unsigned long steps, unsigned *log_steps)
 {
     for (unsigned k = AIR_LOG_STEPS_MIN; k <= AIR_LOG_STEPS_MAX; k++) {
         if (steps == 1ul << k) {
@@ -184,30 +184,28 @@ static int statement_log2(unsigned long steps, unsigned *log_steps)
     return -1;
 }
 
-/* One "key": value member; seen[] catches duplicates. */
-static int statement_json_member(struct statement_json *j, struct statement *st,
-                                 uint16_t *params_id, unsigned *seen)
-{
-    static const char *const keys[] = {"proof_system", "format", "params", "steps", "output"};
-    char key[STATEMENT_STR_MAX + 1], str[STATEMENT_STR_MAX + 1];
-    unsigned long num;
-    unsigned k;
+enum statement_key {
+    STATEMENT_KEY_PROOF_SYSTEM,
+    STATEMENT_KEY_FORMAT,
+    STATEMENT_KEY_PARAMS,
+    STATEMENT_KEY_STEPS,
+    STATEMENT_KEY_OUTPUT,
+    STATEMENT_KEY_COUNT
+};
 
-    if (statement_json_string(j, key) != 0 || statement_json_expect(j, ':') != 0)
-        return -1;
-    for (k = 0; k < 5 && strcmp(key, keys[k]) != 0; k++)
-        ;
-    if (k == 5) {
-        error_set(j->err, "statement: unknown key \"%s\"", key);
-        return -1;
-    }
-    if (*seen & (1u << k)) {
-        error_set(j->err, "statement: duplicate key \"%s\"", key);
-        return -1;
-    }
-    *seen |= 1u << k;
-    switch (k) {
-    case 0:
+static const char *const statement_keys[STATEMENT_KEY_COUNT] = {
+        "proof_system", "format", "params", "steps", "output",
+};
+
+/* The value of one member, by key. */
+static int statement_json_value(struct statement_json *j, enum statement_key key,
+                                struct statement *st, uint16_t *params_id)
+{
+    char str[STATEMENT_STR_MAX + 1], why[ERROR_MAX];
+    unsigned long num;
+
+    switch (key) {
+    case STATEMENT_KEY_PROOF_SYSTEM:
         if (statement_json_string(j, str) != 0)
             return -1;
         if (strcmp(str, STATEMENT_PROOF_SYSTEM) != 0) {
@@ -216,7 +214,7 @@ static int statement_json_member(struct statement_json *j, struct statement *st,
             return -1;
         }
         return 0;
-    case 1:
+    case STATEMENT_KEY_FORMAT:
         if (statement_json_uint(j, &num) != 0)
             return -1;
         if (num != STATEMENT_FORMAT) {
@@ -224,7 +222,7 @@ static int statement_json_member(struct statement_json *j, struct statement *st,
             return -1;
         }
         return 0;
-    case 2:
+    case STATEMENT_KEY_PARAMS:
         if (statement_json_uint(j, &num) != 0)
             return -1;
         if (num == 0 || num > 0xffff) {
@@ -233,28 +231,48 @@ static int statement_json_member(struct statement_json *j, struct statement *st,
         }
         *params_id = (uint16_t)num;
         return 0;
-    case 3:
+    case STATEMENT_KEY_STEPS:
         if (statement_json_uint(j, &num) != 0)
             return -1;
-        if (statement_log2(num, &st->log_steps) != 0) {
+        if (statement_log2_steps(num, &st->log_steps) != 0) {
             error_set(j->err, "statement: steps %lu is not a power of two in 2^%d..2^%d", num,
                       AIR_LOG_STEPS_MIN, AIR_LOG_STEPS_MAX);
             return -1;
         }
         return 0;
+    case STATEMENT_KEY_OUTPUT:
     default:
         if (statement_json_string(j, str) != 0)
             return -1;
-        {
-            char why[ERROR_MAX];
-
-            if (statement_words_from_hex(str, st->output, why) != 0) {
-                error_set(j->err, "statement: output: %s", why);
-                return -1;
-            }
+        if (statement_words_from_hex(str, st->output, why) != 0) {
+            error_set(j->err, "statement: output: %s", why);
+            return -1;
         }
         return 0;
     }
+}
+
+/* One "key": value member; *seen (one bit per key) catches duplicates. */
+static int statement_json_member(struct statement_json *j, struct statement *st,
+                                 uint16_t *params_id, unsigned *seen)
+{
+    char key[STATEMENT_STR_MAX + 1];
+    unsigned k;
+
+    if (statement_json_string(j, key) != 0 || statement_json_expect(j, ':') != 0)
+        return -1;
+    for (k = 0; k < STATEMENT_KEY_COUNT && strcmp(key, statement_keys[k]) != 0; k++)
+        ;
+    if (k == STATEMENT_KEY_COUNT) {
+        error_set(j->err, "statement: unknown key \"%s\"", key);
+        return -1;
+    }
+    if (*seen & (1u << k)) {
+        error_set(j->err, "statement: duplicate key \"%s\"", key);
+        return -1;
+    }
+    *seen |= 1u << k;
+    return statement_json_value(j, (enum statement_key)k, st, params_id);
 }
 
 int statement_from_json(const char *text, size_t len, struct statement *st, uint16_t *params_id,
@@ -283,7 +301,7 @@ int statement_from_json(const char *text, size_t len, struct statement *st, uint
         error_set(err, "statement: trailing bytes at byte %zu", j.pos);
         return -1;
     }
-    if (!(seen & (1u << 3)) || !(seen & (1u << 4))) {
+    if (!(seen & (1u << STATEMENT_KEY_STEPS)) || !(seen & (1u << STATEMENT_KEY_OUTPUT))) {
         error_set(err, "statement: \"steps\" and \"output\" are required");
         return -1;
     }

@@ -40,6 +40,9 @@ void statement_bind(const struct statement *st, const struct params *p, struct t
 void statement_words_to_hex(const uint64_t w[2], char out[STATEMENT_HEX_LEN + 1]);
 int statement_words_from_hex(const char *hex, uint64_t w[2], char *err);
 
+/* log2 of a valid step count (a power of two in range); -1 otherwise. */
+int statement_log2_steps(unsigned long steps, unsigned *log_steps);
+
 /* Writes the JSON line (with a trailing newline); returns its length. */
 size_t statement_to_json(const struct statement *st, const struct params *p,
                          char out[STATEMENT_JSON_MAX]);

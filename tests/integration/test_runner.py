@@ -158,8 +158,8 @@ class RunnerTest(unittest.TestCase):
 
     def test_a_timeout_kills_the_whole_group_grandchildren_included(self):
         sid = create(self.s.port, "timeout")
-        wait_for(lambda: processes_with_env("PS_TEST_MARK=mark-" + sid), what="the phase")
-        self.assertGreaterEqual(len(processes_with_env("PS_TEST_MARK=mark-" + sid)), 2)
+        wait_for(lambda: len(processes_with_env("PS_TEST_MARK=mark-" + sid)) >= 3,
+                 what="the script, its grandchild and its sleep")
         t0 = time.time()
         ev = follow(self.s.port, sid)
         self.assertEqual(ev[-1].type, "error")
