@@ -49,6 +49,7 @@ struct bus_conn {
     int backoff_ms;
     uint64_t retry_timer;
     bool up;
+    int64_t up_since; /* loop_now() when it connected */
 };
 
 struct bus {
@@ -312,6 +313,7 @@ static void bus_on_connect(const redisAsyncContext *ac, int status)
         return;
     }
     c->up = true;
+    c->up_since = loop_now();
     c->backoff_ms = BUS_BACKOFF_MIN_MS;
     if (c->subscriber) {
         for (int i = 0; i < BUS_BUCKETS; i++)
@@ -391,4 +393,9 @@ void bus_free(struct bus *b)
         while (b->subs[i])
             bus_forget(b, b->subs[i]);
     free(b);
+}
+
+long long bus_uptime(const struct bus *b)
+{
+    return b->cmd.up ? loop_now() - b->cmd.up_since : 0;
 }

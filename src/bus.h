@@ -41,4 +41,8 @@ void bus_unsubscribe(struct bus *b, const char *channel);
 int bus_command(struct bus *b, bus_reply_fn *fn, void *arg, int argc, const char **argv,
         const size_t *lens);
 
+/* Milliseconds the command connection has been up without a break; 0 while
+ * it is down. */
+long long bus_uptime(const struct bus *b);
+
 #endif

@@ -74,6 +74,9 @@ static const struct opt config_opts[] = {
                 "the retry: field of the first event (default 3000)"},
         {"heartbeat", "PHASESTREAM_HEARTBEAT", OPT_INT, OFF(heartbeat), 2, 3600, "S",
                 "seconds a running session's heartbeat lives (default 6)"},
+        {"redis-retry", "PHASESTREAM_REDIS_RETRY", OPT_INT, OFF(redis_retry), 1, 86400, "S",
+                "seconds a running session keeps its output for Redis before it is stopped "
+                "(default 60)"},
         {"kill-grace", "PHASESTREAM_KILL_GRACE", OPT_INT, OFF(kill_grace), 0, 600, "S",
                 "seconds between TERM and KILL of a phase's process group (default 5)"},
         {"shutdown-grace", "PHASESTREAM_SHUTDOWN_GRACE", OPT_INT, OFF(shutdown_grace), 0, 3600,
@@ -164,6 +167,7 @@ static void config_defaults(struct config *c)
     c->keepalive = 15;
     c->retry_ms = 3000;
     c->heartbeat = 6;
+    c->redis_retry = 60;
     c->kill_grace = 5;
     c->shutdown_grace = 10;
     c->allow_get_create = 1;

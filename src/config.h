@@ -42,6 +42,7 @@ struct config {
     int keepalive;       /* seconds between SSE comments while idle */
     int retry_ms;        /* SSE retry: field */
     int heartbeat;       /* seconds a running session's heartbeat lives */
+    int redis_retry;     /* seconds a running session waits for Redis */
     int kill_grace;      /* seconds between TERM and KILL */
     int shutdown_grace;  /* seconds running phases get at shutdown */
     int allow_get_create;

@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "pipeline.h"
 #include "proc.h"
+#include "reaper.h"
 #include "runner.h"
 #include "sse.h"
 #include "store.h"
@@ -178,6 +179,7 @@ int main(int argc, char **argv)
     store_global_key(&cfg, "chan:cancel", chan, sizeof(chan));
     bus_subscribe(bus, chan, on_cancel, NULL, NULL);
 
+    struct reaper *reaper = reaper_start(loop, bus, &cfg);
     main_runners = cfg.runners > 0 ? runners_start(&cfg, p) : NULL;
     struct sse *sse = cfg.http ? sse_new(loop, bus, &cfg) : NULL;
     struct api api;
@@ -227,7 +229,8 @@ int main(int argc, char **argv)
 
     loop_stop(loop);
     pthread_join(lt, NULL);
-    bus_free(bus);
+    bus_free(bus); /* first: its dying connections still call back into these */
+    reaper_free(reaper);
     sse_free(sse);
     api_free(&api);
     if (cfg.http && cfg.listen && strncmp(cfg.listen, "unix:", 5) == 0)

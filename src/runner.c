@@ -49,7 +49,6 @@ extern char **environ;
 #define EVENT_RESERVE      16    /* events kept free under max-events for status and the end */
 #define FLUSH_BACKOFF_MIN  100
 #define FLUSH_BACKOFF_MAX  2000
-#define DRAIN_BUDGET_MS    60000 /* how long a finished session waits for Redis */
 #define READ_CHUNK         65536
 #define STDERR_TAIL        240   /* bytes of the last stderr line quoted in an error */
 
@@ -90,7 +89,7 @@ struct pending {
 
 /* How a phase ended. */
 enum outcome { OUT_OK, OUT_EXIT, OUT_SIGNAL, OUT_TIMEOUT, OUT_CANCELLED, OUT_SHUTDOWN, OUT_SPAWN,
-        OUT_CLOSED };
+        OUT_CLOSED, OUT_REDIS };
 
 struct session {
     struct runner *r;
@@ -110,6 +109,7 @@ struct session {
     int backoff_ms;
     int64_t retry_at;       /* next flush attempt after a failure */
     int64_t next_heartbeat;
+    int64_t down_since;     /* when Redis stopped answering; 0 while it answers */
     bool redis_warned;
     /* the current phase */
     const struct pipeline_phase *phase;
@@ -219,6 +219,8 @@ static bool session_flush(struct session *s)
         return false;
     }
     if (s->qlen > 0) {
+        if (!s->down_since)
+            s->down_since = now;
         if (!s->redis_warned)
             log_warn("session %s: %s; %zu events kept for later", s->claim.sid,
                     store_error(s->r->store), s->qlen);
@@ -230,6 +232,7 @@ static bool session_flush(struct session *s)
     if (s->redis_warned)
         log_info("session %s: Redis is back; the kept events are written", s->claim.sid);
     s->redis_warned = false;
+    s->down_since = 0;
     s->backoff_ms = FLUSH_BACKOFF_MIN;
     s->retry_at = 0;
     if (s->dropped > 0) {
@@ -494,12 +497,23 @@ static void session_heartbeat(struct session *s)
         return;
     s->next_heartbeat = now + s->cfg->heartbeat * 1000 / 3;
     bool cancel = false, closed = false;
-    if (store_heartbeat(s->r->store, s->claim.sid, &cancel, &closed) != STORE_OK)
-        return; /* Redis away: the flush retries will tell when it is back */
+    if (store_heartbeat(s->r->store, s->claim.sid, &cancel, &closed) != STORE_OK) {
+        if (!s->down_since)
+            s->down_since = now;
+        return; /* Redis away: kept output waits; the budget is checked by the caller */
+    }
+    if (s->qlen == 0)
+        s->down_since = 0;
     if (cancel)
         atomic_store(&s->r->cancel, true);
     if (closed)
         s->closed = true;
+}
+
+/* Has Redis been away longer than the session may wait? */
+static bool redis_gone(const struct session *s, int64_t now)
+{
+    return s->down_since && now - s->down_since > (int64_t)s->cfg->redis_retry * 1000;
 }
 
 static enum outcome run_phase(struct session *s, char *err, size_t errlen, int *code)
@@ -583,6 +597,8 @@ static enum outcome run_phase(struct session *s, char *err, size_t errlen, int *
                 reason = OUT_TIMEOUT;
             else if (s->closed)
                 reason = OUT_CLOSED;
+            else if (redis_gone(s, now))
+                reason = OUT_REDIS;
             /* After the leader exits, what is left of its group goes too. */
             if (reason != OUT_OK || (proc.reaped && proc_group_alive(&proc))) {
                 proc_signal_group(&proc, cfg->kill_grace > 0 ? SIGTERM : SIGKILL);
@@ -630,6 +646,11 @@ static enum outcome run_phase(struct session *s, char *err, size_t errlen, int *
         return reason;
     case OUT_CLOSED:
         snprintf(err, errlen, "the session was ended elsewhere");
+        return reason;
+    case OUT_REDIS:
+        snprintf(err, errlen, "Redis was unreachable for more than %d s during phase %s; the "
+                              "workflow was stopped",
+                cfg->redis_retry, ph->name);
         return reason;
     default:
         break;
@@ -686,10 +707,11 @@ static int make_workdir(struct session *s, char *err, size_t errlen)
     return 0;
 }
 
-/* Writes the rest of the queue, waiting for Redis a bounded time. */
+/* Writes the rest of the queue, waiting for Redis at most redis-retry
+ * seconds more. */
 static void session_drain(struct session *s)
 {
-    int64_t give_up = now_ms() + DRAIN_BUDGET_MS;
+    int64_t give_up = now_ms() + (int64_t)s->cfg->redis_retry * 1000;
     while (!session_flush(s) && !s->closed) {
         if (now_ms() > give_up) {
             log_error("session %s: %zu events could not be written: %s", s->claim.sid, s->qlen,
@@ -738,6 +760,15 @@ static void run_session(struct runner *r, const struct store_claim *claim)
             ended = true;
             break;
         }
+        if (redis_gone(&s, now_ms())) {
+            char *msg = xasprintf("Redis was unreachable for more than %d s; the workflow was "
+                                  "stopped before phase %s",
+                    s.cfg->redis_retry, ph->name);
+            emit_error(&s, msg, 0, "redis");
+            free(msg);
+            ended = true;
+            break;
+        }
         long long shutdown_at = atomic_load(&pool->deadline_ms);
         if (shutdown_at) {
             emit_error(&s, "phasestream shut down before the workflow finished", 0, "lost");
@@ -771,6 +802,10 @@ static void run_session(struct runner *r, const struct store_claim *claim)
             ended = true;
             break;
         case OUT_CLOSED:
+            ended = true;
+            break;
+        case OUT_REDIS:
+            emit_error(&s, err, 0, "redis");
             ended = true;
             break;
         case OUT_SPAWN: {

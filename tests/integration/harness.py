@@ -18,6 +18,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("PHASESTREAM_BIN", os.path.join(ROOT, "phasestream"))
+# The optimised build, for measurements that a sanitizer's allocator would
+# distort (ASan keeps freed memory in quarantine).
+RELEASE_BIN = os.path.join(ROOT, "phasestream")
 PIPELINES = os.path.join(ROOT, "tests", "pipelines")
 TESTBIN = os.path.join(ROOT, "tests", "bin")
 
@@ -121,10 +124,11 @@ class Redis:
         def up():
             try:
                 c = Resp(port=self.port)
-                ok = c("PING") == "PONG"
-                c.close()
-                return ok
-            except OSError:
+                try:
+                    return c("PING") == "PONG"
+                finally:
+                    c.close()
+            except (OSError, RuntimeError):  # not listening yet, or LOADING
                 return False
         wait_for(up, what="redis-server to start")
 
@@ -151,7 +155,7 @@ class Phasestream:
     count = 0
 
     def __init__(self, tmp, redis_url, pipeline, args=(), env=None, listen=None,
-                 prefix=None, runners=2, stdin=None, wait=True):
+                 prefix=None, runners=2, stdin=None, wait=True, binary=None):
         Phasestream.count += 1
         self.dir = tmp
         self.socket = os.path.join(tmp, "ps%d.sock" % Phasestream.count)
@@ -165,7 +169,7 @@ class Phasestream:
             e.pop(k, None)
         if env:
             e.update(env)
-        cmd = [BIN, "--pipeline", pipeline, "--redis", redis_url,
+        cmd = [binary or BIN, "--pipeline", pipeline, "--redis", redis_url,
                "--key-prefix", self.prefix, "--runners", str(runners),
                "--workdir", os.path.join(tmp, "work"), "--socket-mode", "0666"]
         if self.listen != "fd0":
@@ -222,7 +226,11 @@ class Nginx:
         shutil.copy("/etc/nginx/fastcgi_params", self.dir)
         with open(os.path.join(ROOT, "conf", "nginx", "local.conf.in")) as f:
             conf = f.read()
-        conf = (conf.replace("@RUN@", self.dir).replace("@SOCKET@", socket_path)
+        # Several sockets: one upstream server each (nginx balances over them).
+        paths = socket_path if isinstance(socket_path, list) else [socket_path]
+        conf = conf.replace("server unix:@SOCKET@;",
+                            "\n        ".join("server unix:%s;" % p for p in paths))
+        conf = (conf.replace("@RUN@", self.dir)
                 .replace("@PORT@", str(self.port)).replace("@WWW@", os.path.join(ROOT, "www"))
                 .replace("@CONF@", conf_dir or os.path.join(ROOT, "conf")))
         self.conf = os.path.join(self.dir, "nginx.conf")
@@ -478,6 +486,41 @@ def follow(port, sid, **kw):
     ev = es.events()
     es.close()
     return ev
+
+
+def follow_resuming(port, sid, timeout=60):
+    """Every event of the session, reconnecting as EventSource does (with
+    Last-Event-ID, after a pause) until the terminal event or a 204."""
+    got, last = [], None
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            es = stream(port, sid, last_event_id=last, timeout=10)
+        except OSError:
+            time.sleep(0.2)
+            continue
+        if es.status == 204:
+            es.close()
+            break
+        if es.status != 200:
+            es.close()
+            time.sleep(0.2)
+            continue
+        try:
+            while True:
+                e = es.next()
+                if e is None:
+                    break
+                got.append(e)
+                last = e.id
+                if e.type in ("complete", "error"):
+                    es.close()
+                    return got
+        except OSError:
+            pass
+        es.close()
+        time.sleep(0.2)
+    return got
 
 
 def stored_events(r, stack, sid):

@@ -1,0 +1,413 @@
+"""Faults injected for real: a runner killed with -9, Redis down at start,
+restarted mid-run, gone for good; SIGTERM; several instances behind one
+nginx; slow and vanished viewers."""
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import tempfile
+import threading
+import time
+import unittest
+
+from harness import (Redis, Phasestream, Nginx, Stack, FastCGI, request, create, follow,
+                     follow_resuming, stream, stored_events, wait_for, processes_with_env,
+                     zombies_of, PIPELINES, RELEASE_BIN)
+
+PIPE = os.path.join(PIPELINES, "resilience.json")
+
+
+def as_tuples(events):
+    return [(e.id, e.type, e.raw) for e in events]
+
+
+def ticks(events):
+    return [e.data["message"] for e in events if e.type == "log"
+            and e.data["message"].startswith("tick ")]
+
+
+class Env:
+    """A temp dir with a Redis (append-only, so it can be restarted with its
+    data), and the phasestreams and nginx a test starts in it."""
+
+    def __init__(self, appendonly=True):
+        self.tmp = tempfile.mkdtemp(prefix="phasestream-test-")
+        os.chmod(self.tmp, 0o755)
+        self.redis = Redis(self.tmp, appendonly=appendonly)
+        self.procs = []
+        self.nginxes = []
+
+    def ps(self, *args, runners=2, prefix="res:", env=None, binary=None):
+        p = Phasestream(self.tmp, self.redis.url, PIPE, args=list(args), runners=runners,
+                        prefix=prefix, env=env, binary=binary)
+        self.procs.append(p)
+        return p
+
+    def nginx(self, sockets):
+        n = Nginx(self.tmp, sockets)
+        self.nginxes.append(n)
+        return n
+
+    def close(self):
+        for n in self.nginxes:
+            n.stop()
+        codes = []
+        for p in self.procs:
+            if p.proc.poll() is None or p.proc.returncode is not None:
+                try:
+                    codes.append(p.stop())
+                except AssertionError:
+                    raise
+        self.redis.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return codes
+
+
+class DeadRunnerTest(unittest.TestCase):
+    def test_a_killed_runner_is_noticed_and_viewers_elsewhere_see_it(self):
+        env = Env()
+        try:
+            a = env.ps("--heartbeat", "2", runners=1)
+            b = env.ps("--heartbeat", "2", runners=0)
+            na, nb = env.nginx(a.socket), env.nginx(b.socket)
+            sid = create(na.port, "ticks")
+            wait_for(lambda: len(ticks(follow_partial(nb.port, sid))) >= 5, what="some ticks")
+            es = stream(nb.port, sid)  # a viewer through the other instance
+            self.assertEqual(es.status, 200)
+            a.proc.kill()
+            a.proc.wait()
+            # The phase's processes die with their server.
+            wait_for(lambda: not processes_with_env("PS_TEST_MARK=mark-" + sid), timeout=5,
+                     what="the phase's processes to die")
+            ev = es.events()
+            es.close()
+            self.assertEqual(ev[-1].type, "error")
+            self.assertEqual(ev[-1].data["code"], "lost")
+            st = request(nb.port, "GET", "/api/workflow/state?sessionId=" + sid).json()
+            self.assertEqual(st["status"], "error")
+            self.assertGreaterEqual(len([l for l in st["logs"] if l["message"].startswith("tick")]),
+                                    5)
+            self.assertIn("ended as lost", b.read_log())
+        finally:
+            env.close()
+
+    def test_the_same_instance_restarted_ends_its_lost_session(self):
+        env = Env()
+        try:
+            a = env.ps("--heartbeat", "2", runners=1)
+            sid = json.loads(request_fcgi(a.socket, "POST", b'{"proofType":"sleepy"}'))["sessionId"]
+            wait_for(lambda: processes_with_env("PS_TEST_MARK=mark-" + sid), what="the phase")
+            a.proc.kill()
+            a.proc.wait()
+            a2 = env.ps("--heartbeat", "2", runners=1)
+            r = env.redis.client()
+            wait_for(lambda: r("HGET", "res:{%s}:state" % sid, "status") == "error", timeout=15,
+                     what="the session to be ended")
+            last = r("LINDEX", "res:{%s}:events" % sid, -1)
+            self.assertTrue(last.startswith("error\n"))
+            self.assertEqual(json.loads(last.split("\n", 1)[1])["code"], "lost")
+            self.assertEqual(r("ZSCORE", "res:running", sid), None)
+            self.assertEqual(processes_with_env("PS_TEST_MARK=mark-" + sid), [])
+            r.close()
+            del a2
+        finally:
+            env.close()
+
+
+def follow_partial(port, sid):
+    """The events stored so far (the state endpoint's view, as events)."""
+    st = request(port, "GET", "/api/workflow/state?sessionId=" + sid)
+    if st.status != 200:
+        return []
+
+    class E:
+        def __init__(self, d):
+            self.type, self.data = "log", d
+    return [E(l) for l in st.json()["logs"]]
+
+
+def request_fcgi(sock, method, body):
+    c = FastCGI(sock)
+    c.send(method, "/api/workflow", body)
+    status, _, text = c.response()
+    c.close()
+    assert status == 201, (status, text)
+    return text
+
+
+class RedisOutageTest(unittest.TestCase):
+    def test_redis_down_at_start_then_back(self):
+        env = Env()
+        try:
+            env.redis.stop()
+            a = env.ps()
+            n = env.nginx(a.socket)
+            r = request(n.port, "GET", "/api/workflow/health")
+            self.assertEqual(r.status, 503)
+            self.assertEqual(r.json()["redis"], "down")
+            self.assertEqual(request(n.port, "POST", "/api/workflow", {"proofType": "quick"}).status,
+                             503)
+            env.redis.start()
+            wait_for(lambda: request(n.port, "GET", "/api/workflow/health").status == 200,
+                     what="recovery")
+            sid = create(n.port, "quick")
+            self.assertEqual(follow(n.port, sid)[-1].type, "complete")
+        finally:
+            env.close()
+
+    def test_redis_restarted_mid_phase_loses_no_line(self):
+        env = Env()
+        try:
+            a = env.ps()
+            n = env.nginx(a.socket)
+            sid = create(n.port, "ticks")
+            got = []
+            t = threading.Thread(target=lambda: got.extend(follow_resuming(n.port, sid, 60)))
+            t.start()
+            r = env.redis.client()
+            wait_for(lambda: r("LLEN", "res:{%s}:events" % sid) > 15, what="some ticks")
+            r.close()
+            env.redis.stop()
+            time.sleep(1.5)  # ~15 lines are printed while Redis is away
+            env.redis.start()
+            t.join(60)
+            r = env.redis.client()
+            stored = stored_events(r, type("S", (), {"key": lambda self, s, w: "res:{%s}:%s" % (s, w)})(), sid)
+            r.close()
+            self.assertEqual(stored[-1][1], "complete")
+            msgs = [json.loads(d)["message"] for (_, t_, d) in stored if t_ == "log"]
+            self.assertEqual([m for m in msgs if m.startswith("tick ")],
+                             ["tick %d" % i for i in range(80)])
+            self.assertEqual(as_tuples(got), stored)
+            self.assertIn("kept for later", a.read_log())
+        finally:
+            env.close()
+
+    def test_redis_gone_for_good_stops_the_run_and_the_server_stays_up(self):
+        env = Env()
+        try:
+            a = env.ps("--redis-retry", "2", "--kill-grace", "1")
+            n = env.nginx(a.socket)
+            sid = create(n.port, "sleepy")
+            wait_for(lambda: processes_with_env("PS_TEST_MARK=mark-" + sid), what="the phase")
+            env.redis.stop()
+            # Past the budget the phase is stopped...
+            wait_for(lambda: not processes_with_env("PS_TEST_MARK=mark-" + sid), timeout=10,
+                     what="the phase to be stopped")
+            self.assertEqual(request(n.port, "GET", "/api/workflow/health").status, 503)
+            self.assertIsNone(a.proc.poll())
+            # ...and when Redis answers again, the session ends as "redis".
+            env.redis.start()
+            r = env.redis.client()
+            wait_for(lambda: r("HGET", "res:{%s}:state" % sid, "status") == "error", timeout=10,
+                     what="the terminal event")
+            last = json.loads(r("LINDEX", "res:{%s}:events" % sid, -1).split("\n", 1)[1])
+            self.assertEqual(last["code"], "redis")
+            r.close()
+        finally:
+            env.close()
+
+
+class ShutdownTest(unittest.TestCase):
+    def test_sigterm_lets_a_short_phase_finish(self):
+        env = Env()
+        try:
+            a = env.ps("--shutdown-grace", "10")
+            n = env.nginx(a.socket)
+            sid = create(n.port, "slow")
+            wait_for(lambda: processes_with_env("PS_TEST_MARK=mark-" + sid), what="the phase")
+            a.send(signal.SIGTERM)
+            self.assertEqual(a.proc.wait(20), 0)
+            r = env.redis.client()
+            self.assertEqual(r("HGET", "res:{%s}:state" % sid, "status"), "complete")
+            r.close()
+        finally:
+            env.close()
+
+    def test_sigterm_ends_long_phases_after_the_grace_and_says_so(self):
+        env = Env()
+        try:
+            a = env.ps("--shutdown-grace", "1", "--kill-grace", "1")
+            n = env.nginx(a.socket)
+            sid = create(n.port, "sleepy")
+            wait_for(lambda: processes_with_env("PS_TEST_MARK=mark-" + sid), what="the phase")
+            es = stream(n.port, sid)
+            es.next()
+            t0 = time.time()
+            a.send(signal.SIGTERM)
+            self.assertEqual(a.proc.wait(20), 0)
+            self.assertLess(time.time() - t0, 6)
+            # The open stream ended cleanly (the viewer would reconnect).
+            es.events()
+            self.assertTrue(es.ended)
+            es.close()
+            r = env.redis.client()
+            st = r("HGETALL", "res:{%s}:state" % sid)
+            st = dict(zip(st[::2], st[1::2]))
+            self.assertEqual(st["status"], "error")
+            self.assertIn("shut down", st["error"])
+            self.assertEqual(r("ZSCORE", "res:running", sid), None)
+            r.close()
+            self.assertEqual(processes_with_env("PS_TEST_MARK=mark-" + sid), [])
+        finally:
+            env.close()
+
+    def test_a_second_signal_hurries(self):
+        env = Env()
+        try:
+            a = env.ps("--shutdown-grace", "60", "--kill-grace", "1")
+            n = env.nginx(a.socket)
+            sid = create(n.port, "sleepy")
+            wait_for(lambda: processes_with_env("PS_TEST_MARK=mark-" + sid), what="the phase")
+            t0 = time.time()
+            a.send(signal.SIGTERM)
+            time.sleep(0.5)
+            a.send(signal.SIGINT)
+            self.assertEqual(a.proc.wait(20), 0)
+            self.assertLess(time.time() - t0, 6)
+            r = env.redis.client()
+            self.assertEqual(r("HGET", "res:{%s}:state" % sid, "status"), "error")
+            r.close()
+        finally:
+            env.close()
+
+
+class InstancesTest(unittest.TestCase):
+    def test_three_instances_thirty_workflows_each_run_once(self):
+        env = Env()
+        try:
+            runlog = os.path.join(env.tmp, "runs.log")
+            ps = [env.ps(runners=2, env={"PS_RUN_LOG": runlog}) for _ in range(3)]
+            n = env.nginx([p.socket for p in ps])
+            sids = [create(n.port, "quick") for _ in range(30)]
+            for sid in sids:
+                ev = follow_resuming(n.port, sid, 120)
+                self.assertEqual(ev[-1].type, "complete", sid)
+            with open(runlog) as f:
+                runs = [l.split()[1] for l in f if l.startswith("gen ")]
+            self.assertEqual(sorted(runs), sorted(sids))  # each exactly once
+            per = [sum(1 for sid in sids if "session %s (quick): running" % sid in p.read_log())
+                   for p in ps]
+            print("\n  runs per instance: %s" % per)
+            self.assertEqual(sum(per), 30)
+            self.assertTrue(all(c > 0 for c in per), per)
+        finally:
+            env.close()
+
+    def test_reconnects_landing_on_other_instances_get_the_exact_log(self):
+        env = Env()
+        try:
+            ps = [env.ps(runners=1) for _ in range(3)]
+            n = env.nginx([p.socket for p in ps])
+            sid = create(n.port, "ticks")
+            got, last = [], 0
+            while True:
+                es = stream(n.port, sid, last_event_id=last)
+                if es.status == 204:
+                    es.close()
+                    break
+                for _ in range(3):
+                    e = es.next()
+                    if e is None:
+                        break
+                    got.append(e)
+                    last = e.id
+                es.close()
+                if got and got[-1].type in ("complete", "error"):
+                    break
+            r = env.redis.client()
+            stored = [(i + 1,) + tuple(el.split("\n", 1)) for i, el in
+                      enumerate(r("LRANGE", "res:{%s}:events" % sid, 0, -1))]
+            r.close()
+            self.assertEqual(as_tuples(got), stored)
+        finally:
+            env.close()
+
+
+class ViewersTest(unittest.TestCase):
+    def test_a_viewer_that_stops_reading_is_dropped_and_delays_nobody(self):
+        env = Env()
+        try:
+            a = env.ps("--viewer-stall", "2", "--viewer-buffer", "65536")
+            n = env.nginx(a.socket)
+            sid = create(n.port, "flood")
+            # The slow one talks FastCGI directly, with a tiny buffer, and never reads.
+            slow = FastCGI(a.socket)
+            slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            slow.send("GET", "/api/workflow?sessionId=" + sid)
+            t0 = time.time()
+            ev = follow(n.port, sid)
+            self.assertEqual(ev[-1].type, "complete")
+            self.assertLess(time.time() - t0, 10)
+            wait_for(lambda: "phasestream_sse_clients 0" in
+                     request(n.port, "GET", "/api/workflow/metrics").body, timeout=10,
+                     what="the slow viewer to be dropped")
+            self.assertIn("read nothing for 2 s", a.read_log())
+            slow.close()
+        finally:
+            env.close()
+
+    def test_ten_thousand_connects_leave_nothing_behind(self):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+        env = Env()
+        try:
+            # The release build: ASan's quarantine would hide what is freed.
+            a = env.ps(runners=2, binary=RELEASE_BIN)
+            running = json.loads(request_fcgi(a.socket, "POST", b'{"proofType":"sleepy"}'))[
+                "sessionId"]
+            done = json.loads(request_fcgi(a.socket, "POST", b'{"proofType":"quick"}'))[
+                "sessionId"]
+            wait_for(lambda: env.redis.client()("HGET", "res:{%s}:state" % done, "status")
+                     == "complete", timeout=20, what="the quick session")
+
+            def cycle(i):
+                c = FastCGI(a.socket)
+                c.send("GET", "/api/workflow?sessionId=%s" % (running if i % 2 else done))
+                c.record()  # the headers, at least
+                c.close()
+
+            for i in range(200):  # warm-up: allocator pools, thread stacks
+                cycle(i)
+            time.sleep(0.5)
+            fds0, th0 = a.fd_count(), a.thread_count()
+            rss0 = rss_kib(a.pid)
+            t0 = time.time()
+            for i in range(10000):
+                cycle(i)
+            took = time.time() - t0
+            wait_for(lambda: "phasestream_sse_clients 0" in
+                     fcgi_text(a.socket, "/api/workflow/metrics"), timeout=20,
+                     what="the viewers to be gone")
+            time.sleep(0.5)
+            fds1, th1 = a.fd_count(), a.thread_count()
+            rss1 = rss_kib(a.pid)
+            print("\n  10000 connect/disconnect cycles in %.1f s: fds %d -> %d, threads %d -> %d,"
+                  " RSS %d -> %d KiB" % (took, fds0, fds1, th0, th1, rss0, rss1))
+            self.assertLessEqual(abs(fds1 - fds0), 2)
+            self.assertEqual(th1, th0)
+            self.assertLess(rss1 - rss0, 8 * 1024)
+        finally:
+            env.close()
+
+
+def fcgi_text(sock, uri):
+    c = FastCGI(sock)
+    c.send("GET", uri)
+    text = c.response()[2]
+    c.close()
+    return text
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+if __name__ == "__main__":
+    unittest.main()
