@@ -17,18 +17,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "integration"))
-from harness import Stack, create, follow, stream, request, wait_for  # noqa: E402
+from harness import Stack, create, follow, stream, request, wait_for, rss_kib  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VIEWERS = int(os.environ.get("VIEWERS", "1000"))
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def nginx_worker(master):

@@ -95,19 +95,16 @@ bool extract_parse_number(const char *s, double *out)
     case 'k':
     case 'K':
         v *= 1e3;
-        s++;
         break;
     case 'm':
     case 'M':
         v *= 1e6;
-        s++;
         break;
     case 'g':
     case 'G':
     case 'b':
     case 'B':
         v *= 1e9;
-        s++;
         break;
     default:
         break;

@@ -91,6 +91,15 @@ struct pending {
 enum outcome { OUT_OK, OUT_EXIT, OUT_SIGNAL, OUT_TIMEOUT, OUT_CANCELLED, OUT_SHUTDOWN, OUT_SPAWN,
         OUT_CLOSED, OUT_REDIS };
 
+/* The error event's code for the endings that have a name; the others
+ * carry the phase's exit status. */
+static const char *const outcome_code[] = {
+        [OUT_TIMEOUT] = "timeout",
+        [OUT_CANCELLED] = "cancelled",
+        [OUT_SHUTDOWN] = "lost",
+        [OUT_REDIS] = "redis",
+};
+
 struct session {
     struct runner *r;
     const struct config *cfg;
@@ -136,8 +145,12 @@ static void pending_free(struct pending *e)
         free(e->fields[i]);
 }
 
+/* The end of session_emit()'s field list (a typed NULL, as variadic
+ * arguments need). */
+#define END_FIELDS ((const char *)NULL)
+
 /* Queues an event (payload is taken). Field pairs follow as name, value,
- * ..., NULL. Returns the queued event. */
+ * ..., END_FIELDS. Returns the queued event. */
 static struct pending *session_emit(struct session *s, const char *type, char *payload,
         bool droppable, ...)
 {
@@ -241,7 +254,7 @@ static bool session_flush(struct session *s)
                 s->dropped);
         s->dropped = 0;
         session_emit(s, "log", event_log_json(msg, s->phase ? s->phase->name : "", false, "warning"),
-                false, NULL);
+                false, END_FIELDS);
         free(msg);
         return session_flush(s);
     }
@@ -257,7 +270,7 @@ static bool session_line_room(struct session *s)
                                   "stored (max-events %d)",
                     s->cfg->max_events);
             session_emit(s, "log", event_log_json(msg, s->phase->name, false, "warning"), false,
-                    NULL);
+                    END_FIELDS);
             free(msg);
         }
         metrics_add(METRIC_LINES_DROPPED, 1);
@@ -279,14 +292,14 @@ static void emit_status(struct session *s, const char *phase, int progress, cons
     char pr[16];
     snprintf(pr, sizeof(pr), "%d", progress);
     session_emit(s, "status", event_status_json(phase, progress, step, skipped), false, "phase",
-            phase, "currentStep", step, "progress", pr, NULL);
+            phase, "currentStep", step, "progress", pr, END_FIELDS);
 }
 
 static void emit_notice(struct session *s, const char *message)
 {
     char *masked = line_mask(&s->rules, message);
     session_emit(s, "log", event_log_json(masked, s->phase ? s->phase->name : "", false, "warning"),
-            false, NULL);
+            false, END_FIELDS);
     free(masked);
 }
 
@@ -296,7 +309,7 @@ static void emit_error(struct session *s, const char *message, int code, const c
     char *masked = line_mask(&s->rules, message);
     session_emit(s, "error",
             event_error_json(masked, s->phase ? s->phase->name : NULL, code, code_str), false,
-            "status", "error", "error", masked, NULL);
+            "status", "error", "error", masked, END_FIELDS);
     free(masked);
     metrics_add(METRIC_FAILED, 1);
 }
@@ -319,7 +332,7 @@ static void emit_complete(struct session *s)
             .last_update = now,
     };
     session_emit(s, "complete", event_state_json(&ws, NULL, 0), false, "status", "complete",
-            NULL);
+            END_FIELDS);
     metrics_add(METRIC_COMPLETED, 1);
 }
 
@@ -379,7 +392,7 @@ static void on_line(void *ctx, const char *raw, size_t n, bool truncated)
     bool plain = !changed && d.n == 0;
     if (!plain || session_line_room(s)) {
         struct pending *e = session_emit(s, "log", event_log_json(line, ph->name, sc->is_stderr, NULL),
-                plain, NULL);
+                plain, END_FIELDS);
         if (changed)
             session_add_field(e, "results", extract_results_json(s->x));
     }
@@ -387,7 +400,7 @@ static void on_line(void *ctx, const char *raw, size_t n, bool truncated)
         if (d.is_progress[i]) {
             emit_status(s, ph->name, d.progress[i], ph->step, false);
         } else {
-            session_emit(s, d.types[i], d.payloads[i], false, NULL);
+            session_emit(s, d.types[i], d.payloads[i], false, END_FIELDS);
             free(d.types[i]);
         }
     }
@@ -786,40 +799,15 @@ static void run_session(struct runner *r, const struct store_claim *claim)
         }
         session_flush(&s);
         enum outcome o = run_phase(&s, err, sizeof(err), &code);
-        switch (o) {
-        case OUT_OK:
-            break;
-        case OUT_TIMEOUT:
-            emit_error(&s, err, 0, "timeout");
-            ended = true;
-            break;
-        case OUT_CANCELLED:
-            emit_error(&s, err, 0, "cancelled");
-            ended = true;
-            break;
-        case OUT_SHUTDOWN:
-            emit_error(&s, err, 0, "lost");
-            ended = true;
-            break;
-        case OUT_CLOSED:
-            ended = true;
-            break;
-        case OUT_REDIS:
-            emit_error(&s, err, 0, "redis");
-            ended = true;
-            break;
-        case OUT_SPAWN: {
+        if (o == OUT_OK)
+            continue;
+        ended = true;
+        if (o == OUT_SPAWN) {
             char *msg = xasprintf("Phase %s could not start: %s", ph->name, err);
             emit_error(&s, msg, code, NULL);
             free(msg);
-            ended = true;
-            break;
-        }
-        case OUT_EXIT:
-        case OUT_SIGNAL:
-            emit_error(&s, err, code, NULL);
-            ended = true;
-            break;
+        } else if (o != OUT_CLOSED) {
+            emit_error(&s, err, code, outcome_code[o]);
         }
     }
     if (!ended && !s.closed)

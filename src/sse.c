@@ -313,14 +313,21 @@ static void viewer_fetch_reply(void *arg, redisReply *r)
         viewer_pump(v);
 }
 
+/* Reads up to SSE_CHUNK events from first_id on (ids are list positions
+ * + 1). Returns 0 when the read was sent. */
+static int sse_read(struct sse *s, const char *events_key, uint64_t first_id, bus_reply_fn *fn,
+        void *arg)
+{
+    char from[24], to[24];
+    snprintf(from, sizeof(from), "%llu", (unsigned long long)(first_id - 1));
+    snprintf(to, sizeof(to), "%llu", (unsigned long long)(first_id - 1 + SSE_CHUNK - 1));
+    const char *argv[] = {"LRANGE", events_key, from, to};
+    return bus_command(s->bus, fn, arg, 4, argv, NULL);
+}
+
 static void viewer_fetch(struct viewer *v)
 {
-    struct sse *s = v->feed->sse;
-    char from[24], to[24];
-    snprintf(from, sizeof(from), "%llu", (unsigned long long)(v->next_id - 1));
-    snprintf(to, sizeof(to), "%llu", (unsigned long long)(v->next_id - 1 + SSE_CHUNK - 1));
-    const char *argv[] = {"LRANGE", v->feed->events_key, from, to};
-    if (bus_command(s->bus, viewer_fetch_reply, v, 4, argv, NULL) == 0)
+    if (sse_read(v->feed->sse, v->feed->events_key, v->next_id, viewer_fetch_reply, v) == 0)
         v->fetching = true;
 }
 
@@ -490,12 +497,7 @@ static void feed_fetch_tail(struct feed *f)
 {
     if (f->tail_fetching)
         return;
-    uint64_t next = f->cache_first + f->cache_count;
-    char from[24], to[24];
-    snprintf(from, sizeof(from), "%llu", (unsigned long long)(next - 1));
-    snprintf(to, sizeof(to), "%llu", (unsigned long long)(next - 1 + SSE_CHUNK - 1));
-    const char *argv[] = {"LRANGE", f->events_key, from, to};
-    if (bus_command(f->sse->bus, feed_tail_reply, f, 4, argv, NULL) == 0)
+    if (sse_read(f->sse, f->events_key, f->cache_first + f->cache_count, feed_tail_reply, f) == 0)
         f->tail_fetching = true;
 }
 

@@ -523,6 +523,30 @@ def follow_resuming(port, sid, timeout=60):
     return got
 
 
+def follow_in_pieces(port, sid, pieces):
+    """Every event of the session, read a few at a time: each connection
+    takes pieces() events (or fewer, at the end), then disconnects and the
+    next resumes with Last-Event-ID. Returns (events, connections)."""
+    got, last, rounds = [], 0, 0
+    while True:
+        es = stream(port, sid, last_event_id=last)
+        if es.status == 204:
+            es.close()
+            break
+        assert es.status == 200, es.status
+        rounds += 1
+        for _ in range(pieces()):
+            e = es.next()
+            if e is None:
+                break
+            got.append(e)
+            last = e.id
+        es.close()
+        if got and got[-1].type in ("complete", "error"):
+            break
+    return got, rounds
+
+
 def stored_events(r, stack, sid):
     """The session's event list as stored: [(id, type, data)]."""
     out = []
@@ -551,6 +575,14 @@ def processes_with_env(marker):
         if needle in env and state != "Z":
             found.append(int(pid))
     return found
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
 
 
 def zombies_of(ppid):

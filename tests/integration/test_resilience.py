@@ -14,7 +14,7 @@ import unittest
 
 from harness import (Redis, Phasestream, Nginx, Stack, FastCGI, request, create, follow,
                      follow_resuming, stream, stored_events, wait_for, processes_with_env,
-                     zombies_of, PIPELINES, RELEASE_BIN)
+                     zombies_of, PIPELINES, RELEASE_BIN, follow_in_pieces, rss_kib)
 
 PIPE = os.path.join(PIPELINES, "resilience.json")
 
@@ -302,21 +302,7 @@ class InstancesTest(unittest.TestCase):
             ps = [env.ps(runners=1) for _ in range(3)]
             n = env.nginx([p.socket for p in ps])
             sid = create(n.port, "ticks")
-            got, last = [], 0
-            while True:
-                es = stream(n.port, sid, last_event_id=last)
-                if es.status == 204:
-                    es.close()
-                    break
-                for _ in range(3):
-                    e = es.next()
-                    if e is None:
-                        break
-                    got.append(e)
-                    last = e.id
-                es.close()
-                if got and got[-1].type in ("complete", "error"):
-                    break
+            got, _ = follow_in_pieces(n.port, sid, lambda: 3)
             r = env.redis.client()
             stored = [(i + 1,) + tuple(el.split("\n", 1)) for i, el in
                       enumerate(r("LRANGE", "res:{%s}:events" % sid, 0, -1))]
@@ -399,14 +385,6 @@ def fcgi_text(sock, uri):
     text = c.response()[2]
     c.close()
     return text
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ import threading
 import time
 import unittest
 
-from harness import (Stack, request, create, follow, stream, stored_events, wait_for,
-                     EventStream)
+from harness import (Stack, request, create, follow, follow_in_pieces, stream, stored_events,
+                     wait_for)
 
 
 def as_tuples(events):
@@ -97,24 +97,8 @@ class StreamTest(unittest.TestCase):
 
     def test_reconnects_in_the_middle_of_a_run_lose_and_repeat_nothing(self):
         sid = create(self.s.port, "slow")
-        got, last, rounds = [], 0, 0
         rng = random.Random(7)
-        while True:
-            es = stream(self.s.port, sid, last_event_id=last)
-            if es.status == 204:
-                es.close()
-                break
-            self.assertEqual(es.status, 200)
-            rounds += 1
-            for _ in range(rng.randint(1, 4)):
-                e = es.next()
-                if e is None:
-                    break
-                got.append(e)
-                last = e.id
-            es.close()
-            if got and got[-1].type in ("complete", "error"):
-                break
+        got, rounds = follow_in_pieces(self.s.port, sid, lambda: rng.randint(1, 4))
         self.assertGreater(rounds, 5)
         self.assertEqual(as_tuples(got), self.stored(sid))
 
