@@ -23,6 +23,7 @@
 #define PIPELINE_MAX_PHASES 32
 #define PIPELINE_MAX_RULES  64
 #define PIPELINE_MAX_ARGS   256
+#define PIPELINE_MAX_ENV    64
 #define PIPELINE_MAX_STRING 4096
 
 /* Validation context: the file name and where the error message goes. */
@@ -405,6 +406,8 @@ static int parse_phase(struct vctx *v, struct pipeline *p, size_t idx, struct js
     if (json_object_object_get_ex(obj, "env", &env)) {
         if (!json_object_is_type(env, json_type_object))
             return verr(v, where, "\"env\" must be an object of strings");
+        if (json_object_object_length(env) > PIPELINE_MAX_ENV)
+            return verr(v, where, "\"env\" has more than %d variables", PIPELINE_MAX_ENV);
         ph->env = xcalloc((size_t)json_object_object_length(env) + 1, sizeof(*ph->env));
         json_object_object_foreach(env, k, val) {
             if (!env_name_ok(k))
