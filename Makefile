@@ -83,3 +83,120 @@ clean:
 include src/stark/stark.mk
 
 -include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
+
+# ---- install ----
+# make install / make uninstall, honouring PREFIX and DESTDIR (see INSTALL):
+#
+#   make install                      everything under /usr/local
+#   make install PREFIX=/usr          the same under /usr, settings in /etc
+#   make install DESTDIR=/tmp/stage   staged, e.g. for a package
+#
+# Layout, with PREFIX=/usr/local:
+#   bin/phasestream                      built with the installed pipeline
+#                                        as its default
+#   etc/phasestream/                     phasestream.conf, workflow.json,
+#                                        nginx/, lighttpd/ (a file you
+#                                        changed is kept; the new version
+#                                        goes next to it as NAME.new)
+#   share/phasestream/www, scripts       the page and the phase scripts
+#   libexec/phasestream/stark            the STARK prover and verifier
+#   lib/systemd/system/phasestream.service
+#   share/man/man8/phasestream.8, share/doc/phasestream/
+# The installed configuration names the installed paths: the shipped files
+# say /usr/local/..., rewritten here for PREFIX.
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+DOCDIR     ?= $(DATADIR)/doc/phasestream
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+INSTALL    ?= install
+
+PS_CONFDIR    := $(SYSCONFDIR)/phasestream
+PS_SHAREDIR   := $(DATADIR)/phasestream
+PS_LIBEXECDIR := $(LIBEXECDIR)/phasestream
+INST_DIR      := build/install
+INST_CONF     := phasestream.conf workflow.json nginx/phasestream.conf nginx/upstream.conf \
+                 lighttpd/phasestream.conf lighttpd/phasestream-spawn.conf
+INST_SED      := -e 's|/usr/local/etc/phasestream|@CONFDIR@|g' -e 's|/etc/phasestream|@CONFDIR@|g' \
+                 -e 's|@CONFDIR@|$(PS_CONFDIR)|g' -e 's|/usr/local/bin/phasestream|$(BINDIR)/phasestream|g' \
+                 -e 's|/usr/local/share/phasestream|$(PS_SHAREDIR)|g' \
+                 -e 's|/usr/local/lib/systemd/system|$(UNITDIR)|g'
+# The pipeline names its commands relative to its own directory: the
+# repository root (conf/..) becomes share/phasestream, seen from etc/phasestream,
+# which holds in a DESTDIR as well as in place.
+INST_REL      := $(shell realpath -m --relative-to=$(PS_CONFDIR) $(PS_SHAREDIR))
+INST_PIPESED  := -e 's|"\.\./|"$(INST_REL)/|g' -e 's|"\.\."|"$(INST_REL)"|g'
+
+.PHONY: install uninstall install-generate inst-force
+inst-force: ;
+
+# The binary differs from ./phasestream only in its default pipeline path:
+# its own config.o, rebuilt when that path changes.
+$(INST_DIR)/confdir: inst-force
+	@mkdir -p $(@D)
+	@echo '$(PS_CONFDIR)' | cmp -s - $@ || echo '$(PS_CONFDIR)' >$@
+
+$(INST_DIR)/config.o: src/config.c $(INST_DIR)/confdir
+	$(CC) $(CPPFLAGS) -DPHASESTREAM_PIPELINE_DEFAULT='"$(PS_CONFDIR)/workflow.json"' $(CFLAGS) \
+		-MMD -MP -c -o $@ $<
+
+$(INST_DIR)/phasestream: $(filter-out build/obj/config.o,$(OBJS)) $(INST_DIR)/config.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The configuration, unit and man page with the installed paths.
+install-generate:
+	@set -e; rm -rf $(INST_DIR)/etc; mkdir -p $(INST_DIR)/etc/nginx $(INST_DIR)/etc/lighttpd; \
+	for f in $(filter-out workflow.json,$(INST_CONF)); do sed $(INST_SED) conf/$$f >$(INST_DIR)/etc/$$f; done; \
+	sed $(INST_SED) $(INST_PIPESED) conf/workflow.json >$(INST_DIR)/etc/workflow.json; \
+	sed $(INST_SED) conf/systemd/phasestream.service >$(INST_DIR)/phasestream.service; \
+	sed $(INST_SED) docs/phasestream.8 >$(INST_DIR)/phasestream.8
+
+install: $(INST_DIR)/phasestream build/stark install-generate
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PS_LIBEXECDIR) $(DESTDIR)$(PS_CONFDIR)/nginx \
+		$(DESTDIR)$(PS_CONFDIR)/lighttpd $(DESTDIR)$(PS_SHAREDIR)/scripts \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 755 $(INST_DIR)/phasestream $(DESTDIR)$(BINDIR)/phasestream
+	$(INSTALL) -m 755 build/stark $(DESTDIR)$(PS_LIBEXECDIR)/stark
+	@set -e; for f in $(INST_CONF); do \
+		src=$(INST_DIR)/etc/$$f; dst=$(DESTDIR)$(PS_CONFDIR)/$$f; \
+		if [ -e "$$dst" ] && ! cmp -s "$$src" "$$dst"; then \
+			$(INSTALL) -m 644 "$$src" "$$dst.new"; \
+			echo "install: $$dst differs from this version: kept; the new one is $$dst.new"; \
+		else \
+			rm -f "$$dst.new"; $(INSTALL) -m 644 "$$src" "$$dst"; \
+		fi; \
+	done
+	tar -C scripts --exclude=./node_modules --exclude=./install-deps --exclude=./run-stack -cf - . \
+		| tar -C $(DESTDIR)$(PS_SHAREDIR)/scripts --no-same-owner -xf -
+	if [ -d www ]; then \
+		$(INSTALL) -d $(DESTDIR)$(PS_SHAREDIR)/www && \
+		tar -C www -cf - . | tar -C $(DESTDIR)$(PS_SHAREDIR)/www --no-same-owner -xf -; \
+	else \
+		echo "install: www/ is missing: the demo page is not installed" >&2; \
+	fi
+	$(INSTALL) -m 644 $(INST_DIR)/phasestream.service $(DESTDIR)$(UNITDIR)/phasestream.service
+	$(INSTALL) -m 644 $(INST_DIR)/phasestream.8 $(DESTDIR)$(MANDIR)/man8/phasestream.8
+	$(INSTALL) -m 644 INSTALL README.md docs/stark.md $(DESTDIR)$(DOCDIR)
+	@echo "install: done. The phase scripts need their Node.js packages once:"
+	@echo "    cd $(DESTDIR)$(PS_SHAREDIR)/scripts && npm ci --omit=dev"
+
+# Removes what install put there; a configuration file you changed is kept
+# (and said so), like the directories that then still hold something.
+uninstall: install-generate
+	rm -f $(DESTDIR)$(BINDIR)/phasestream $(DESTDIR)$(MANDIR)/man8/phasestream.8 \
+		$(DESTDIR)$(UNITDIR)/phasestream.service
+	rm -rf $(DESTDIR)$(PS_LIBEXECDIR) $(DESTDIR)$(PS_SHAREDIR) $(DESTDIR)$(DOCDIR)
+	@set -e; for f in $(INST_CONF); do \
+		dst=$(DESTDIR)$(PS_CONFDIR)/$$f; rm -f "$$dst.new"; \
+		if [ ! -e "$$dst" ] || cmp -s $(INST_DIR)/etc/$$f "$$dst"; then rm -f "$$dst"; \
+		else echo "uninstall: $$dst was changed: kept"; fi; \
+	done; \
+	for d in $(PS_CONFDIR)/nginx $(PS_CONFDIR)/lighttpd $(PS_CONFDIR); do \
+		if [ -d $(DESTDIR)$$d ]; then rmdir --ignore-fail-on-non-empty $(DESTDIR)$$d; fi; \
+	done
+
+-include $(INST_DIR)/config.d

@@ -812,10 +812,11 @@ static void run_session(struct runner *r, const struct store_claim *claim)
     }
     if (!ended && !s.closed)
         emit_complete(&s);
-    session_drain(&s);
-
+    /* The WORKDIR goes before the terminal event is written (it is only
+     * queued so far), so whoever sees the end sees it gone. */
     if (s.workdir[0] && !s.cfg->keep_workdir)
         nftw(s.workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    session_drain(&s);
     for (size_t i = 0; i < s.qlen; i++)
         pending_free(&s.q[(s.qhead + i) % s.qcap]);
     free(s.q);

@@ -169,7 +169,7 @@ class LighttpdSocketTest(StreamTests, unittest.TestCase):
                       {"socket": os.path.join(self.s.tmp, "nobody-listens.sock")})
         try:
             self.assertEqual(request(lt.port, "GET", "/api/workflow/health").status, 503)
-            self.assertIn("Connection refused", lt.read_errorlog())
+            self.assertIn("establishing connection failed", lt.read_errorlog())
         finally:
             lt.stop()
 
