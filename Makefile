@@ -119,11 +119,14 @@ PS_CONFDIR    := $(SYSCONFDIR)/phasestream
 PS_SHAREDIR   := $(DATADIR)/phasestream
 PS_LIBEXECDIR := $(LIBEXECDIR)/phasestream
 INST_DIR      := build/install
+INST_DOCS     := INSTALL README.md stark.md
 INST_CONF     := phasestream.conf workflow.json nginx/phasestream.conf nginx/upstream.conf \
                  lighttpd/phasestream.conf lighttpd/phasestream-spawn.conf
 INST_SED      := -e 's|/usr/local/etc/phasestream|@CONFDIR@|g' -e 's|/etc/phasestream|@CONFDIR@|g' \
                  -e 's|@CONFDIR@|$(PS_CONFDIR)|g' -e 's|/usr/local/bin/phasestream|$(BINDIR)/phasestream|g' \
                  -e 's|/usr/local/share/phasestream|$(PS_SHAREDIR)|g' \
+                 -e 's|/usr/local/share/doc/phasestream|$(DOCDIR)|g' \
+                 -e 's|/usr/local/libexec/phasestream|$(PS_LIBEXECDIR)|g' \
                  -e 's|/usr/local/lib/systemd/system|$(UNITDIR)|g'
 # The pipeline names its commands relative to its own directory: the
 # repository root (conf/..) becomes share/phasestream, seen from etc/phasestream,
@@ -172,7 +175,8 @@ install: $(INST_DIR)/phasestream build/stark install-generate
 	done
 	tar -C scripts --exclude=./node_modules --exclude=./install-deps --exclude=./run-stack -cf - . \
 		| tar -C $(DESTDIR)$(PS_SHAREDIR)/scripts --no-same-owner -xf -
-	if [ -d www ]; then \
+	@if [ -d www ]; then \
+		echo "install: the page, www/, into $(DESTDIR)$(PS_SHAREDIR)/www"; \
 		$(INSTALL) -d $(DESTDIR)$(PS_SHAREDIR)/www && \
 		tar -C www -cf - . | tar -C $(DESTDIR)$(PS_SHAREDIR)/www --no-same-owner -xf -; \
 	else \
@@ -188,14 +192,15 @@ install: $(INST_DIR)/phasestream build/stark install-generate
 # (and said so), like the directories that then still hold something.
 uninstall: install-generate
 	rm -f $(DESTDIR)$(BINDIR)/phasestream $(DESTDIR)$(MANDIR)/man8/phasestream.8 \
-		$(DESTDIR)$(UNITDIR)/phasestream.service
-	rm -rf $(DESTDIR)$(PS_LIBEXECDIR) $(DESTDIR)$(PS_SHAREDIR) $(DESTDIR)$(DOCDIR)
+		$(DESTDIR)$(UNITDIR)/phasestream.service $(DESTDIR)$(PS_LIBEXECDIR)/stark \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(INST_DOCS))
+	rm -rf $(DESTDIR)$(PS_SHAREDIR)
 	@set -e; for f in $(INST_CONF); do \
 		dst=$(DESTDIR)$(PS_CONFDIR)/$$f; rm -f "$$dst.new"; \
 		if [ ! -e "$$dst" ] || cmp -s $(INST_DIR)/etc/$$f "$$dst"; then rm -f "$$dst"; \
 		else echo "uninstall: $$dst was changed: kept"; fi; \
 	done; \
-	for d in $(PS_CONFDIR)/nginx $(PS_CONFDIR)/lighttpd $(PS_CONFDIR); do \
+	for d in $(PS_CONFDIR)/nginx $(PS_CONFDIR)/lighttpd $(PS_CONFDIR) $(PS_LIBEXECDIR) $(DOCDIR); do \
 		if [ -d $(DESTDIR)$$d ]; then rmdir --ignore-fail-on-non-empty $(DESTDIR)$$d; fi; \
 	done
 

@@ -46,7 +46,7 @@ static const struct opt config_opts[] = {
                 "the pipeline file (default " PHASESTREAM_PIPELINE_DEFAULT ")"},
         {"config", NULL, OPT_STR, OFF(config_path), 0, 0, "FILE", "runtime settings file"},
         {"redis", "REDIS_URL", OPT_REDIS, OFF(redis), 0, 0, "URL",
-                "redis://[:password@]host[:port][/db] or unix:///path (default "
+                "redis://[[user]:password@]host[:port][/db] or unix:///path (default "
                 "redis://127.0.0.1:6379; also REDIS_HOST, REDIS_PORT, REDIS_PASSWORD)"},
         {"key-prefix", "PHASESTREAM_KEY_PREFIX", OPT_STR, OFF(key_prefix), 0, 0, "P",
                 "prefix of every Redis key (default ps:)"},

@@ -2,7 +2,7 @@
 conf/lighttpd/ offer: lighttpd connecting to a phasestream on its own socket
 (phasestream.conf) and lighttpd spawning phasestream with bin-path, the
 listening socket on fd 0 (phasestream-spawn.conf). The same stream tests run
-through both: a whole workflow, the latency of one line, a reconnect with
+through both: a whole workflow, the latency of each line, a reconnect with
 Last-Event-ID, a reload."""
 import json
 import os
@@ -46,7 +46,22 @@ class Stack:
         self.redis = Redis(self.tmp)
         self.r = self.redis.client()
         self.prefix = prefix
-        self.ps = None
+        self.ps = self.lighttpd = None
+        try:
+            self._start(spawn, prefix, settings)
+        except BaseException:
+            for stop in [self.lighttpd and self.lighttpd.stop, self.ps and self.ps.stop]:
+                if stop:
+                    try:
+                        stop()
+                    except AssertionError:
+                        pass  # the error being raised matters more
+            self.r.close()
+            self.redis.stop()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
+
+    def _start(self, spawn, prefix, settings):
         if spawn:
             # lighttpd starts BIN --config FILE: everything else is in the file.
             conf = os.path.join(self.tmp, "phasestream.conf")
@@ -108,7 +123,12 @@ class StreamTests:
     def test_a_line_reaches_the_browser_within_100_ms(self):
         sid = create(self.s.port, "clock")
         lat = clock_latencies(self.s.port, sid)
-        self.assertEqual(len(lat), 6)
+        # Six lines, 0.5 s apart, against a 3 s phase timeout: on a loaded
+        # machine the timeout may come before the sixth. Every line stored
+        # must have arrived, and be measured.
+        stored = [d for _, t, d in self.stored(sid) if t == "log" and '"message":"clock ' in d]
+        self.assertEqual(len(lat), len(stored))
+        self.assertGreaterEqual(len(lat), 5)
         print("\n  line latency through lighttpd (%s) (ms): %s; median %.1f, max %.1f"
               % (self.way, ", ".join("%.1f" % l for l in lat), statistics.median(lat), max(lat)))
         self.assertLess(statistics.median(lat), 100)
@@ -161,8 +181,9 @@ class LighttpdSocketTest(StreamTests, unittest.TestCase):
             lat = clock_latencies(lt.port, create(lt.port, "clock"))
         finally:
             lt.stop()
-        self.assertEqual(len(lat), 6)
-        self.assertGreater(lat[0], 2000)
+        self.assertGreaterEqual(len(lat), 5)
+        # The first line waited for the last, printed 5 x 0.3 s after it.
+        self.assertGreater(lat[0], 1200)
 
     def test_an_unreachable_phasestream_is_503(self):
         lt = Lighttpd(self.s.tmp, "phasestream.conf",
