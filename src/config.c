@@ -93,6 +93,8 @@ static const struct opt config_opts[] = {
                 "seconds a viewer may read nothing before it is dropped (default 30)"},
         {"log-level", "PHASESTREAM_LOG_LEVEL", OPT_LEVEL, OFF(log_level), 0, 0,
                 "debug|info|warn|error", "the server log's level (default info)"},
+        {"log-file", "PHASESTREAM_LOG_FILE", OPT_STR, OFF(log_file), 0, 0, "FILE",
+                "append the server log to FILE instead of standard error"},
         {"check", NULL, OPT_FLAG, OFF(check), 0, 0, NULL,
                 "validate the settings and the pipeline file, then exit 0 or 1"},
         {"version", NULL, OPT_FLAG, 0, 0, 0, NULL, "print the version and exit"},
@@ -197,6 +199,7 @@ void config_free(struct config *c)
     free(c->key_prefix);
     free(c->url_prefix);
     free(c->workdir);
+    free(c->log_file);
     memset(c, 0, sizeof(*c));
 }
 

@@ -49,6 +49,7 @@ struct config {
     char *workdir;       /* parent of the per-session WORKDIRs */
     int keep_workdir;
     int log_level;
+    char *log_file;      /* the server log, or NULL for standard error */
     int viewer_buffer;   /* bytes a viewer may have pending */
     int viewer_stall;    /* seconds a viewer may not read before it is dropped */
     bool check;          /* --check: validate and exit */

@@ -27,6 +27,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -123,6 +124,16 @@ int main(int argc, char **argv)
         break;
     }
     log_set_level(cfg.log_level);
+    if (cfg.log_file && !cfg.check) {
+        /* The log writes to fd 2: point fd 2 at the file. */
+        int fd = open(cfg.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+        if (fd < 0 || dup2(fd, STDERR_FILENO) < 0) {
+            fprintf(stderr, "phasestream: %s: %s\n", cfg.log_file, strerror(errno));
+            config_free(&cfg);
+            return 1;
+        }
+        close(fd);
+    }
 
     struct pipeline *p = pipeline_load(cfg.pipeline_path, err, sizeof(err));
     if (!p) {

@@ -195,6 +195,22 @@ class SettingsTest(unittest.TestCase):
         finally:
             self.stop(p)
 
+    def test_the_log_can_go_to_a_file(self):
+        sock = os.path.join(self.tmp, "logfile.sock")
+        logfile = os.path.join(self.tmp, "server.log")
+        p, _ = self.start(["--listen", "unix:" + sock, "--pipeline", PIPE, "--runners", "0",
+                           "--redis", self.redis.url, "--log-file", logfile])
+        try:
+            wait_for(lambda: os.path.exists(sock), what="the socket")
+            self.session_keys(sock)
+        finally:
+            self.stop(p)
+        with open(logfile) as f:
+            text = f.read()
+        self.assertIn("phasestream started", text)
+        self.assertIn("(ok): created", text)
+        self.assertIn("stopped", text)
+
     def test_a_bad_settings_file_names_the_line(self):
         conf = os.path.join(self.tmp, "bad.conf")
         with open(conf, "w") as f:
