@@ -30,7 +30,7 @@ ASAN_LIB  := $(filter-out build/asan/main.o,$(ASAN_OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
 
-.PHONY: all deps run check unit integration clean bench format
+.PHONY: all deps run check unit integration browser clean bench format
 all: phasestream build/stark
 
 phasestream: $(OBJS)
@@ -60,11 +60,16 @@ unit: $(UNIT_BINS)
 integration: phasestream build/asan/phasestream
 	PHASESTREAM_BIN=$(CURDIR)/build/asan/phasestream python3 tests/integration/run.py
 
+# The demo page in headless Chromium against the real stack.
+browser: phasestream build/asan/phasestream
+	PHASESTREAM_BIN=$(CURDIR)/build/asan/phasestream tests/browser/run
+
 check: deps
 	$(MAKE) all build/asan/phasestream $(UNIT_BINS)
 	$(MAKE) unit
 	$(MAKE) stark-test
 	$(MAKE) integration
+	$(MAKE) browser
 
 run: deps all
 	./scripts/run-stack
