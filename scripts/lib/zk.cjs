@@ -1,0 +1,139 @@
+'use strict';
+// Where the cached zero-knowledge setup lives, and whether it is current.
+//
+// Layout under ZK_DIR (default <repo>/var/zk, ignored by git):
+//   ptau/pot<N>.ptau            the local powers-of-tau ceremony, prepared
+//                               for phase 2; kept across circuit changes
+//   ptau/stamp.json             what that ceremony was made from
+//   setup/                      everything derived from the circuits
+//     setup.json                manifest: inputs hash, sizes, timings
+//     <circuit>/<circuit>.r1cs, <circuit>_js/<circuit>.wasm
+//     <circuit>/groth16.zkey, plonk.zkey, groth16_vkey.json, plonk_vkey.json
+//     verifiers/<circuit>_<type>.sol   snarkjs' Solidity verifiers
+//     contracts/<Name>.json     solc output: abi + bytecode per contract
+// zk-setup builds setup/ in a scratch directory and renames it into place,
+// so a reader sees either the old complete setup or the new one.
+
+const fs = require('fs');
+const path = require('path');
+const crypto = require('crypto');
+const { CIRCUITS, circuitByName } = require('./circuits.cjs');
+
+const SCRIPTS_DIR = path.resolve(__dirname, '..');
+const REPO_DIR = path.resolve(SCRIPTS_DIR, '..');
+const ZK_DIR = path.resolve(process.env.ZK_DIR || path.join(REPO_DIR, 'var', 'zk'));
+const SETUP_DIR = path.join(ZK_DIR, 'setup');
+const PTAU_DIR = path.join(ZK_DIR, 'ptau');
+
+// The files whose content decides the setup: a change to any of them makes
+// zk-setup run again. Paths are relative to scripts/.
+function setupInputFiles() {
+  const list = (dir, ext) =>
+    fs
+      .readdirSync(path.join(SCRIPTS_DIR, dir))
+      .filter((f) => f.endsWith(ext))
+      .sort()
+      .map((f) => path.join(dir, f));
+  return [
+    'zk-setup',
+    'package-lock.json',
+    'lib/circuits.cjs',
+    'lib/zk.cjs',
+    ...list('circuits', '.circom'),
+    ...list('contracts', '.sol'),
+  ];
+}
+
+function hashFiles(files) {
+  const h = crypto.createHash('sha256');
+  for (const rel of files) {
+    h.update(rel + '\0');
+    h.update(fs.readFileSync(path.join(SCRIPTS_DIR, rel)));
+    h.update('\0');
+  }
+  return h.digest('hex');
+}
+
+// The directory of an npm package of scripts/package.json (some, like
+// snarkjs, do not export their package.json to require()).
+function packageDir(name) {
+  return path.join(SCRIPTS_DIR, 'node_modules', name);
+}
+
+function packageVersion(name) {
+  return JSON.parse(fs.readFileSync(path.join(packageDir(name), 'package.json'), 'utf8')).version;
+}
+
+function setupInputsHash() {
+  return hashFiles(setupInputFiles());
+}
+
+function circuitDir(name, base = SETUP_DIR) {
+  return path.join(base, name);
+}
+
+// Paths of one circuit's artifacts inside a setup directory.
+function circuitFiles(name, base = SETUP_DIR) {
+  const dir = circuitDir(name, base);
+  return {
+    dir,
+    main: path.join(dir, `${name}.circom`),
+    r1cs: path.join(dir, `${name}.r1cs`),
+    wasm: path.join(dir, `${name}_js`, `${name}.wasm`),
+    zkey: (type) => path.join(dir, `${type}.zkey`),
+    vkey: (type) => path.join(dir, `${type}_vkey.json`),
+    verifierSol: (type) => path.join(base, 'verifiers', `${name}_${type}.sol`),
+  };
+}
+
+function contractArtifact(contractName, base = SETUP_DIR) {
+  return path.join(base, 'contracts', `${contractName}.json`);
+}
+
+// The deployable name of a circuit's verifier, e.g. MerkleMembershipPlonkVerifier.
+function verifierContractName(circuitName, type) {
+  const camel = (s) => s.replace(/(^|_)([a-z0-9])/g, (_, __, c) => c.toUpperCase());
+  return `${camel(circuitName)}${camel(type)}Verifier`;
+}
+
+function readManifest(base = SETUP_DIR) {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(base, 'setup.json'), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+// The current setup's manifest, or an Error that says what to run.
+function loadSetup() {
+  const manifest = readManifest();
+  if (!manifest) {
+    return new Error(`no zero-knowledge setup in ${SETUP_DIR}: run scripts/zk-setup first`);
+  }
+  if (manifest.inputsHash !== setupInputsHash()) {
+    return new Error(
+      `the zero-knowledge setup in ${SETUP_DIR} is out of date (circuits, contracts or packages changed): run scripts/zk-setup`,
+    );
+  }
+  return manifest;
+}
+
+module.exports = {
+  CIRCUITS,
+  circuitByName,
+  SCRIPTS_DIR,
+  REPO_DIR,
+  ZK_DIR,
+  SETUP_DIR,
+  PTAU_DIR,
+  setupInputFiles,
+  hashFiles,
+  setupInputsHash,
+  packageDir,
+  packageVersion,
+  circuitFiles,
+  contractArtifact,
+  verifierContractName,
+  readManifest,
+  loadSetup,
+};
