@@ -47,22 +47,28 @@ char *event_log_json(const char *message, const char *phase, bool is_stderr, con
 
 char *event_status_json(const char *phase, int progress, const char *step, bool skipped)
 {
+    char ts[32];
+    event_timestamp(ts);
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "phase", json_object_new_string(phase));
     json_object_object_add(o, "progress", json_object_new_int(progress));
     json_object_object_add(o, "step", json_object_new_string(step));
     if (skipped)
         json_object_object_add(o, "skipped", json_object_new_boolean(1));
+    json_object_object_add(o, "timestamp", json_object_new_string(ts));
     return event_finish(o);
 }
 
 char *event_error_json(const char *message, const char *phase, int code, const char *code_str)
 {
+    char ts[32];
+    event_timestamp(ts);
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "error", json_object_new_string(message));
     json_object_object_add(o, "phase", phase ? json_object_new_string(phase) : NULL);
     json_object_object_add(o, "code",
             code_str ? json_object_new_string(code_str) : json_object_new_int(code));
+    json_object_object_add(o, "timestamp", json_object_new_string(ts));
     return event_finish(o);
 }
 
@@ -91,6 +97,8 @@ char *event_state_json(const struct workflow_state *ws, const char *logs, size_t
     json_object_object_add(o, "startTime", json_object_new_string(ws->start_time ? ws->start_time : ""));
     json_object_object_add(o, "lastUpdate",
             json_object_new_string(ws->last_update ? ws->last_update : ""));
+    if (ws->last_event_id > 0)
+        json_object_object_add(o, "lastEventId", json_object_new_int64(ws->last_event_id));
     char *text = event_finish(o);
     if (!logs)
         return text;

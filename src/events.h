@@ -19,10 +19,11 @@ void event_timestamp(char out[32]);
 char *event_log_json(const char *message, const char *phase, bool is_stderr, const char *kind);
 
 /* status: {"phase","progress","step"} plus "skipped":true for a skipped
- * phase. */
+ * phase, and the "timestamp" it was made. */
 char *event_status_json(const char *phase, int progress, const char *step, bool skipped);
 
-/* error: {"error","phase","code"}; code is the number when code_str is NULL. */
+/* error: {"error","phase","code","timestamp"}; code is the number when
+ * code_str is NULL. */
 char *event_error_json(const char *message, const char *phase, int code, const char *code_str);
 
 /* The WorkflowState of API.md. results is the session's results object as
@@ -37,6 +38,7 @@ struct workflow_state {
     const char *results;
     const char *error;   /* NULL: none */
     const char *start_time, *last_update;
+    long last_event_id;  /* shown when > 0: the last event the answer covers */
 };
 char *event_state_json(const struct workflow_state *ws, const char *logs, size_t logs_len);
 

@@ -1,6 +1,7 @@
 /* extract.c -- extraction rules: see extract.h. */
 #include "extract.h"
 #include "alloc.h"
+#include "events.h"
 #include "pipeline.h"
 
 #include <ctype.h>
@@ -321,6 +322,13 @@ bool extract_line(struct extract *x, const struct pipeline_phase *ph, const char
         }
         if (r->event_type && sink->event) {
             struct json_object *data = template_fill(r->event_data, line, ov, rc);
+            /* Like the server's own events, a rule's event says when it
+             * happened, unless its template sets "timestamp" itself. */
+            if (!json_object_object_get_ex(data, "timestamp", NULL)) {
+                char ts[32];
+                event_timestamp(ts);
+                json_object_object_add(data, "timestamp", json_object_new_string(ts));
+            }
             sink->event(ctx, r->event_type,
                     json_object_to_json_string_ext(
                             data, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));

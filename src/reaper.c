@@ -30,7 +30,7 @@ static const char LUA_REAP[] =
         "    local msg = 'The runner of this session stopped (no heartbeat for ' .. ARGV[5] ..\n"
         "      ' s); the workflow did not finish.'\n"
         "    local payload = cjson.encode({error = msg, phase = phase or cjson.null,"
-        " code = 'lost'})\n"
+        " code = 'lost', timestamp = ARGV[2]})\n"
         "    local id = redis.call('RPUSH', events, 'error\\n' .. payload)\n"
         "    redis.call('HSET', state, 'status', 'error', 'error', msg, 'terminal', id,\n"
         "      'lastUpdate', ARGV[2])\n"

@@ -265,12 +265,29 @@ static int store_connect(struct store *st)
     return store_load_scripts(st);
 }
 
+/* Connects if needed and runs one command. A connection that sat idle may
+ * have been closed by Redis meanwhile (a restart, a client timeout); when a
+ * command fails on a connection made before this call, it is sent once more
+ * on a new one, so the caller sees Redis' state, not a stale socket. Only
+ * commands that are safe to repeat come through here: reads, and scripts
+ * that look before they write. */
+static redisReply *store_request(struct store *st, int argc, const char **argv)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        bool reused = st->ctx != NULL;
+        if (store_connect(st) != STORE_OK)
+            return NULL;
+        redisReply *r = store_call(st, argc, argv, NULL);
+        if (r || !reused)
+            return r;
+    }
+    return NULL;
+}
+
 int store_ping(struct store *st)
 {
-    if (store_connect(st) != STORE_OK)
-        return STORE_DOWN;
     const char *argv[] = {"PING"};
-    redisReply *r = store_call(st, 1, argv, NULL);
+    redisReply *r = store_request(st, 1, argv);
     if (!r)
         return STORE_DOWN;
     freeReplyObject(r);
@@ -294,26 +311,29 @@ static bool is_noscript(const redisReply *r)
 }
 
 /* EVALSHA script with the keys and args; reloads the scripts once on
- * NOSCRIPT. Returns the reply (maybe an error reply) or NULL when down. */
-static redisReply *store_eval(struct store *st, int script, int nkeys, const char **keys,
-        int nargs, const char **args)
+ * NOSCRIPT. repeatable: the script may run twice if a reply is lost (see
+ * store_request); claim is not. Returns the reply (maybe an error reply) or
+ * NULL when down. */
+static redisReply *store_eval(struct store *st, int script, bool repeatable, int nkeys,
+        const char **keys, int nargs, const char **args)
 {
-    if (store_connect(st) != STORE_OK)
-        return NULL;
     const char *argv[32];
     char nk[8];
     int argc = 0;
     snprintf(nk, sizeof(nk), "%d", nkeys);
     argv[argc++] = "EVALSHA";
-    argv[argc++] = st->sha[script];
+    argv[argc++] = NULL; /* the SHA, known once connected */
     argv[argc++] = nk;
     for (int i = 0; i < nkeys; i++)
         argv[argc++] = keys[i];
     for (int i = 0; i < nargs && argc < 32; i++)
         argv[argc++] = args[i];
     for (int attempt = 0; attempt < 2; attempt++) {
+        if (store_connect(st) != STORE_OK)
+            return NULL;
+        /* SHA1 of the script text: the same on every connection. */
         argv[1] = st->sha[script];
-        redisReply *r = store_call(st, argc, argv, NULL);
+        redisReply *r = repeatable ? store_request(st, argc, argv) : store_call(st, argc, argv, NULL);
         if (!r || !is_noscript(r) || attempt == 1)
             return r;
         freeReplyObject(r);
@@ -362,7 +382,7 @@ enum store_create store_create(struct store *st, const char *sid, const char *pr
     const char *keys[] = {state, events, queue};
     const char *args[] = {sid, proof_type, now, ttl, maxq, status, notify, qchan, results, step};
     long long v;
-    int rc = store_reply_int(st, store_eval(st, S_CREATE, 3, keys, 10, args), &v);
+    int rc = store_reply_int(st, store_eval(st, S_CREATE, true, 3, keys, 10, args), &v);
     free(status);
     if (rc != STORE_OK)
         return STORE_CREATE_DOWN;
@@ -373,10 +393,8 @@ int store_head(struct store *st, const char *sid, struct store_head *out)
 {
     char state[160];
     store_session_key(st->cfg, sid, "state", state, sizeof(state));
-    if (store_connect(st) != STORE_OK)
-        return STORE_DOWN;
     const char *argv[] = {"HMGET", state, "status", "terminal"};
-    redisReply *r = store_call(st, 4, argv, NULL);
+    redisReply *r = store_request(st, 4, argv);
     if (!r)
         return STORE_DOWN;
     memset(out, 0, sizeof(*out));
@@ -399,6 +417,35 @@ static const char *hash_get(const redisReply *h, const char *name)
     return NULL;
 }
 
+/* Several commands in one round trip; the replies in order. Like
+ * store_request, repeated once on a new connection after a stale one. */
+static int store_pipeline(struct store *st, int n, const int *argcs, const char **const *argvs,
+        redisReply **replies)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        bool reused = st->ctx != NULL;
+        if (store_connect(st) != STORE_OK)
+            return STORE_DOWN;
+        for (int i = 0; i < n; i++)
+            redisAppendCommandArgv(st->ctx, argcs[i], argvs[i], NULL);
+        int got = 0;
+        for (; got < n; got++) {
+            void *r;
+            if (redisGetReply(st->ctx, &r) != REDIS_OK)
+                break;
+            replies[got] = r;
+        }
+        if (got == n)
+            return STORE_OK;
+        for (int i = 0; i < got; i++)
+            freeReplyObject(replies[i]);
+        store_fail(st, "Redis: %s", st->ctx->errstr[0] ? st->ctx->errstr : "connection lost");
+        if (!reused)
+            break;
+    }
+    return STORE_DOWN;
+}
+
 int store_state_json(struct store *st, const char *sid, bool with_logs, char **json)
 {
     char state[160], events[160], queue[96];
@@ -406,31 +453,20 @@ int store_state_json(struct store *st, const char *sid, bool with_logs, char **j
     store_session_key(st->cfg, sid, "events", events, sizeof(events));
     store_global_key(st->cfg, "queue", queue, sizeof(queue));
     *json = NULL;
-    if (store_connect(st) != STORE_OK)
-        return STORE_DOWN;
 
-    /* The hash, the log and the queue position, in one round trip. */
+    /* The hash, the log (or its length) and the queue position, in one round
+     * trip. lastEventId is the id of the last event the answer covers, so a
+     * client can draw the logs and then stream from right after them. */
     const char *a1[] = {"HGETALL", state};
     const char *a2[] = {"LRANGE", events, "0", "-1"};
+    const char *a2n[] = {"LLEN", events};
     const char *a3[] = {"LPOS", queue, sid};
-    redisAppendCommandArgv(st->ctx, 2, a1, NULL);
-    if (with_logs)
-        redisAppendCommandArgv(st->ctx, 4, a2, NULL);
-    redisAppendCommandArgv(st->ctx, 3, a3, NULL);
-    redisReply *h = NULL, *ev = NULL, *pos = NULL;
-    void *r;
-    int rc = STORE_OK;
-    if (redisGetReply(st->ctx, &r) != REDIS_OK)
-        goto down;
-    h = r;
-    if (with_logs) {
-        if (redisGetReply(st->ctx, &r) != REDIS_OK)
-            goto down;
-        ev = r;
-    }
-    if (redisGetReply(st->ctx, &r) != REDIS_OK)
-        goto down;
-    pos = r;
+    const char **const argvs[] = {a1, with_logs ? a2 : a2n, a3};
+    const int argcs[] = {2, with_logs ? 4 : 2, 3};
+    redisReply *rep[3];
+    if (store_pipeline(st, 3, argcs, argvs, rep) != STORE_OK)
+        return STORE_DOWN;
+    redisReply *h = rep[0], *ev = rep[1], *pos = rep[2];
 
     if (h->type == REDIS_REPLY_ARRAY && h->elements > 0 && hash_get(h, "status")) {
         const char *status = hash_get(h, "status");
@@ -446,12 +482,15 @@ int store_state_json(struct store *st, const char *sid, bool with_logs, char **j
                 .error = hash_get(h, "error"),
                 .start_time = hash_get(h, "startTime"),
                 .last_update = hash_get(h, "lastUpdate"),
+                .last_event_id = ev->type == REDIS_REPLY_ARRAY     ? (long)ev->elements
+                                 : ev->type == REDIS_REPLY_INTEGER ? (long)ev->integer
+                                                                   : 0,
         };
         if (strcmp(status, "queued") == 0 && pos->type == REDIS_REPLY_INTEGER)
             ws.queue_position = pos->integer + 1;
         struct buf logs;
         buf_init(&logs);
-        if (ev) {
+        if (with_logs) {
             /* The log entries are the data of the stored log events. */
             buf_append(&logs, "[", 1);
             bool first = true;
@@ -466,21 +505,12 @@ int store_state_json(struct store *st, const char *sid, bool with_logs, char **j
             }
             buf_append(&logs, "]", 1);
         }
-        *json = event_state_json(&ws, ev ? buf_head(&logs) : NULL, buf_used(&logs));
+        *json = event_state_json(&ws, with_logs ? buf_head(&logs) : NULL, buf_used(&logs));
         buf_free(&logs);
     }
-    goto done;
-down:
-    store_fail(st, "Redis: %s", st->ctx && st->ctx->errstr[0] ? st->ctx->errstr : "connection lost");
-    rc = STORE_DOWN;
-done:
-    if (h)
-        freeReplyObject(h);
-    if (ev)
-        freeReplyObject(ev);
-    if (pos)
-        freeReplyObject(pos);
-    return rc;
+    for (int i = 0; i < 3; i++)
+        freeReplyObject(rep[i]);
+    return STORE_OK;
 }
 
 enum store_cancel store_cancel(struct store *st, const char *sid)
@@ -501,7 +531,7 @@ enum store_cancel store_cancel(struct store *st, const char *sid)
     const char *keys[] = {state, events, queue, running};
     const char *args[] = {sid, now, ttl, payload, notify, cchan, msg};
     long long v;
-    int rc = store_reply_int(st, store_eval(st, S_CANCEL, 4, keys, 7, args), &v);
+    int rc = store_reply_int(st, store_eval(st, S_CANCEL, true, 4, keys, 7, args), &v);
     free(payload);
     if (rc != STORE_OK)
         return STORE_CANCEL_DOWN;
@@ -528,7 +558,7 @@ int store_claim(struct store *st, const char *instance, struct store_claim *out)
     now_iso(now);
     const char *keys[] = {queue, running};
     const char *args[] = {cfg->key_prefix, instance, now, ttl, hb};
-    redisReply *r = store_eval(st, S_CLAIM, 2, keys, 5, args);
+    redisReply *r = store_eval(st, S_CLAIM, false, 2, keys, 5, args);
     if (!r)
         return STORE_DOWN;
     int rc = 0;
@@ -659,7 +689,7 @@ int store_heartbeat(struct store *st, const char *sid, bool *cancel, bool *close
     const char *keys[] = {state, events, running};
     const char *args[] = {sid, hb, ttl};
     long long v;
-    if (store_reply_int(st, store_eval(st, S_HEARTBEAT, 3, keys, 3, args), &v) != STORE_OK)
+    if (store_reply_int(st, store_eval(st, S_HEARTBEAT, true, 3, keys, 3, args), &v) != STORE_OK)
         return STORE_DOWN;
     *closed = v < 0;
     *cancel = v == 1;
@@ -671,13 +701,11 @@ int store_counts(struct store *st, long *queued, long *running)
     char queue[96], run[96];
     store_global_key(st->cfg, "queue", queue, sizeof(queue));
     store_global_key(st->cfg, "running", run, sizeof(run));
-    if (store_connect(st) != STORE_OK)
-        return STORE_DOWN;
     const char *a1[] = {"LLEN", queue};
     const char *a2[] = {"ZCARD", run};
     long long q, r;
-    if (store_reply_int(st, store_call(st, 2, a1, NULL), &q) != STORE_OK ||
-            store_reply_int(st, store_call(st, 2, a2, NULL), &r) != STORE_OK)
+    if (store_reply_int(st, store_request(st, 2, a1), &q) != STORE_OK ||
+            store_reply_int(st, store_request(st, 2, a2), &r) != STORE_OK)
         return STORE_DOWN;
     *queued = (long)q;
     *running = (long)r;

@@ -124,6 +124,10 @@ class ApiTest(unittest.TestCase):
         st0 = request(self.s.port, "GET", "/api/workflow/state?sessionId=%s&logs=0" % sid).json()
         self.assertNotIn("logs", st0)
         self.assertEqual(st0["status"], "complete")
+        # lastEventId: the last event the answer covers, with or without logs.
+        n = self.s.r("LLEN", self.s.key(sid, "events"))
+        self.assertEqual(st["lastEventId"], n)
+        self.assertEqual(st0["lastEventId"], n)
 
     def test_state_logs_are_the_stored_log_events_in_order(self):
         sid = create(self.s.port, "slow")
@@ -249,6 +253,25 @@ class ApiOptionsTest(unittest.TestCase):
             s.redis.start()
             wait_for(lambda: request(s.port, "GET", "/api/workflow/health").status == 200,
                      what="health to recover")
+        finally:
+            self.assertEqual(s.close(), 0)
+
+    def test_after_a_redis_restart_the_first_requests_succeed(self):
+        s = Stack("basic.json", appendonly=True)
+        try:
+            sid = create(s.port, "ok")
+            follow(s.port, sid)
+            # Every request thread has a connection now...
+            for _ in range(40):
+                self.assertEqual(request(s.port, "GET", "/api/workflow/health").status, 200)
+            s.r.close()
+            s.redis.stop()
+            s.redis.start()
+            s.r = s.redis.client()
+            # ...and each finds it stale: it reconnects, the client sees no 503.
+            for _ in range(20):
+                r = request(s.port, "GET", "/api/workflow/state?sessionId=%s&logs=0" % sid)
+                self.assertEqual(r.status, 200, r.body)
         finally:
             self.assertEqual(s.close(), 0)
 

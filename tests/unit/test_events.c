@@ -10,6 +10,15 @@
 
 #include "events.h"
 
+/* s starts with prefix and then holds a 24-character timestamp and "}. */
+static void assert_then_timestamp(const char *s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    assert_memory_equal(s, prefix, n);
+    assert_int_equal(strlen(s), n + 24 + 2);
+    assert_int_equal(s[n + 23], 'Z');
+}
+
 static void test_log_status_error_payloads(void **state)
 {
     (void)state;
@@ -25,15 +34,16 @@ static void test_log_status_error_payloads(void **state)
     json_object_put(o);
     free(s);
 
+    /* Compared up to the timestamp, which is checked for its form. */
     s = event_status_json("verifying", 40, "Phase 2", true);
-    assert_string_equal(s, "{\"phase\":\"verifying\",\"progress\":40,\"step\":\"Phase 2\","
-                           "\"skipped\":true}");
+    assert_then_timestamp(s, "{\"phase\":\"verifying\",\"progress\":40,\"step\":\"Phase 2\","
+                           "\"skipped\":true,\"timestamp\":\"");
     free(s);
     s = event_error_json("boom", "gen", 3, NULL);
-    assert_string_equal(s, "{\"error\":\"boom\",\"phase\":\"gen\",\"code\":3}");
+    assert_then_timestamp(s, "{\"error\":\"boom\",\"phase\":\"gen\",\"code\":3,\"timestamp\":\"");
     free(s);
     s = event_error_json("late", NULL, 0, "timeout");
-    assert_string_equal(s, "{\"error\":\"late\",\"phase\":null,\"code\":\"timeout\"}");
+    assert_then_timestamp(s, "{\"error\":\"late\",\"phase\":null,\"code\":\"timeout\",\"timestamp\":\"");
     free(s);
 }
 
@@ -43,14 +53,14 @@ static void test_the_state_splices_results_and_logs(void **state)
     struct workflow_state ws = {.session_id = "S", .proof_type = "plonk", .status = "queued",
             .phase = "queued", .current_step = "wait", .progress = 0, .queue_position = 2,
             .results = "{\"generatedProofs\":{\"plonk\":[]}}", .start_time = "T0",
-            .last_update = "T1"};
+            .last_update = "T1", .last_event_id = 5};
     const char logs[] = "[{\"message\":\"m\"}]";
     char *s = event_state_json(&ws, logs, strlen(logs));
     assert_string_equal(s, "{\"sessionId\":\"S\",\"proofType\":\"plonk\",\"status\":\"queued\","
                            "\"phase\":\"queued\",\"currentStep\":\"wait\",\"progress\":0,"
                            "\"queuePosition\":2,\"generatedProofs\":{\"plonk\":[]},"
                            "\"error\":null,\"startTime\":\"T0\",\"lastUpdate\":\"T1\","
-                           "\"logs\":[{\"message\":\"m\"}]}");
+                           "\"lastEventId\":5,\"logs\":[{\"message\":\"m\"}]}");
     free(s);
     char ts[32];
     event_timestamp(ts);

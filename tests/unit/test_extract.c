@@ -111,10 +111,14 @@ static void test_every_action(void **state)
     assert_int_equal(s.nprogress, 1);
     assert_int_equal(s.progress[0], 30); /* 50% of 10..50 */
     assert_int_equal(s.nevents, 2);
-    assert_string_equal(s.events[0], "transaction {\"txHash\":\"0xab\",\"url\":\"https://e/tx\","
-                                     "\"n\":1,\"tags\":[\"0xab!\"]}");
-    assert_string_equal(s.events[1], "transaction {\"txHash\":\"0xcd\",\"url\":\"\",\"n\":1,"
-                                     "\"tags\":[\"0xcd!\"]}");
+    const char *want[] = {"transaction {\"txHash\":\"0xab\",\"url\":\"https://e/tx\",\"n\":1,"
+                          "\"tags\":[\"0xab!\"],\"timestamp\":\"",
+            "transaction {\"txHash\":\"0xcd\",\"url\":\"\",\"n\":1,\"tags\":[\"0xcd!\"],"
+            "\"timestamp\":\""};
+    for (int i = 0; i < 2; i++) {
+        assert_memory_equal(s.events[i], want[i], strlen(want[i]));
+        assert_int_equal(strlen(s.events[i]), strlen(want[i]) + 24 + 2);
+    }
     assert_true(extract_has(x, "txs"));
     assert_true(extract_has(x, "proofs.{proofType}"));
     assert_false(extract_has(x, "proofs.groth16"));
