@@ -30,7 +30,7 @@ ASAN_LIB  := $(filter-out build/asan/main.o,$(ASAN_OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
 
-.PHONY: all deps run check unit integration browser clean bench format
+.PHONY: all deps run check unit integration browser pipeline clean bench format
 all: phasestream build/stark
 
 phasestream: $(OBJS)
@@ -60,6 +60,13 @@ unit: $(UNIT_BINS)
 integration: phasestream build/asan/phasestream
 	PHASESTREAM_BIN=$(CURDIR)/build/asan/phasestream python3 tests/integration/run.py
 
+# The proof pipeline: the phase scripts' own tests (which make the cached
+# zero-knowledge setup first), then the default pipeline end to end through
+# phasestream and nginx on a local chain.
+pipeline: phasestream build/asan/phasestream build/stark
+	tests/scripts/run
+	PHASESTREAM_BIN=$(CURDIR)/build/asan/phasestream python3 tests/workflow/run.py
+
 # The demo page in headless Chromium against the real stack.
 browser: phasestream build/asan/phasestream
 	PHASESTREAM_BIN=$(CURDIR)/build/asan/phasestream tests/browser/run
@@ -70,6 +77,7 @@ check: deps
 	$(MAKE) stark-test
 	$(MAKE) integration
 	$(MAKE) browser
+	$(MAKE) pipeline
 
 run: deps all
 	./scripts/run-stack
