@@ -29,8 +29,8 @@ static const char RETRY_LATER[] = "Retry-After: 2\r\n";
 
 static char *json_text(struct json_object *o)
 {
-    char *s = xstrdup(json_object_to_json_string_ext(
-            o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                                JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
     return s;
 }
@@ -42,8 +42,7 @@ char *api_error_json(const char *msg)
     return json_text(o);
 }
 
-void api_init(struct api *api, const struct config *cfg, const struct pipeline *p,
-        struct sse *sse)
+void api_init(struct api *api, const struct config *cfg, const struct pipeline *p, struct sse *sse)
 {
     api->cfg = cfg;
     api->pipeline = p;
@@ -66,7 +65,8 @@ void api_init(struct api *api, const struct config *cfg, const struct pipeline *
         json_object_array_add(range, json_object_new_int(ph->progress_to));
         json_object_object_add(po, "progress", range);
         json_object_object_add(po, "timeout", json_object_new_int(ph->timeout));
-        json_object_object_add(po, "optional", json_object_new_boolean(ph->skip_unless_env != NULL));
+        json_object_object_add(po, "optional",
+                               json_object_new_boolean(ph->skip_unless_env != NULL));
         json_object_array_add(phases, po);
     }
     json_object_object_add(o, "proofTypes", types);
@@ -125,11 +125,11 @@ static void proof_type_error(struct api *api, FCGX_Request *req, const struct re
 
 /* Answers a failed create; true when it did. */
 static bool create_failed(FCGX_Request *req, struct store *st, enum store_create rc,
-        const struct config *cfg)
+                          const struct config *cfg)
 {
     if (rc == STORE_QUEUE_FULL) {
         http_error(req, 429, "Retry-After: 10\r\n",
-                "the queue of waiting workflows is full (%d); try again later", cfg->max_queue);
+                   "the queue of waiting workflows is full (%d); try again later", cfg->max_queue);
         return true;
     }
     if (rc == STORE_CREATE_DOWN) {
@@ -157,8 +157,8 @@ static void api_create(struct api *api, struct store *st, FCGX_Request *req, str
     }
     body[n] = '\0';
     char err[256];
-    int status = request_parse_body(r, FCGX_GetParam("CONTENT_TYPE", req->envp), body,
-            (size_t)n, err, sizeof(err));
+    int status = request_parse_body(r, FCGX_GetParam("CONTENT_TYPE", req->envp), body, (size_t)n,
+                                    err, sizeof(err));
     free(body);
     if (status) {
         http_error(req, status, NULL, "%s", err);
@@ -219,8 +219,8 @@ static void api_stream(struct api *api, struct store *st, FCGX_Request *req, str
             proof_type_error(api, req, r);
             return;
         }
-        enum store_create rc = store_create(st, r->session_id, r->proof_type,
-                api->results_template, QUEUED_STEP);
+        enum store_create rc =
+                store_create(st, r->session_id, r->proof_type, api->results_template, QUEUED_STEP);
         if (create_failed(req, st, rc, cfg))
             return;
         if (rc == STORE_CREATED) {
@@ -239,7 +239,7 @@ static void api_stream(struct api *api, struct store *st, FCGX_Request *req, str
               "Cache-Control: no-cache\r\n"
               "X-Accel-Buffering: no\r\n"
               "\r\n",
-            req->out);
+              req->out);
     metrics_http(200);
     int fd = http_detach(req);
     if (fd < 0)
@@ -343,8 +343,9 @@ void api_handle(struct api *api, struct store *st, FCGX_Request *req)
     struct request r;
     char err[256];
     int status = request_parse(&r, FCGX_GetParam("REQUEST_METHOD", req->envp), path,
-            FCGX_GetParam("QUERY_STRING", req->envp), FCGX_GetParam("HTTP_LAST_EVENT_ID", req->envp),
-            api->cfg->url_prefix, err, sizeof(err));
+                               FCGX_GetParam("QUERY_STRING", req->envp),
+                               FCGX_GetParam("HTTP_LAST_EVENT_ID", req->envp), api->cfg->url_prefix,
+                               err, sizeof(err));
     if (status) {
         http_error(req, status, NULL, "%s", err);
         return;

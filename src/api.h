@@ -17,13 +17,12 @@ struct store;
 struct api {
     const struct config *cfg;
     const struct pipeline *pipeline;
-    struct sse *sse;          /* NULL: no stream side (not expected with HTTP) */
-    char *results_template;   /* the initial results object, JSON */
-    char *pipeline_json;      /* the public description of the pipeline */
+    struct sse *sse;        /* NULL: no stream side (not expected with HTTP) */
+    char *results_template; /* the initial results object, JSON */
+    char *pipeline_json;    /* the public description of the pipeline */
 };
 
-void api_init(struct api *api, const struct config *cfg, const struct pipeline *p,
-        struct sse *sse);
+void api_init(struct api *api, const struct config *cfg, const struct pipeline *p, struct sse *sse);
 void api_free(struct api *api);
 
 /* Answers one request on the calling thread's store. */

@@ -174,7 +174,7 @@ static void bus_sub_reply(redisAsyncContext *ac, void *reply, void *privdata)
         return;
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
-            r->element[0]->type != REDIS_REPLY_STRING)
+        r->element[0]->type != REDIS_REPLY_STRING)
         return;
     const char *kind = r->element[0]->str;
     if (strcmp(kind, "message") == 0) {
@@ -195,7 +195,7 @@ static void bus_sub_reply(redisAsyncContext *ac, void *reply, void *privdata)
 }
 
 bool bus_subscribe(struct bus *b, const char *channel, bus_msg_fn *fn, bus_ready_fn *ready,
-        void *arg)
+                   void *arg)
 {
     struct bus_sub *sub = bus_find(b, channel);
     if (!sub) {
@@ -249,7 +249,7 @@ static void bus_call_reply(redisAsyncContext *ac, void *reply, void *privdata)
 }
 
 int bus_command(struct bus *b, bus_reply_fn *fn, void *arg, int argc, const char **argv,
-        const size_t *lens)
+                const size_t *lens)
 {
     if (!b->cmd.up)
         return -1;
@@ -286,7 +286,7 @@ static void bus_on_disconnect(const redisAsyncContext *ac, int status)
     struct bus_conn *c = ac->data;
     if (c->up && !c->bus->closing)
         log_warn("Redis %s connection lost: %s", c->subscriber ? "subscriber" : "command",
-                status == REDIS_OK ? "closed" : ac->errstr);
+                 status == REDIS_OK ? "closed" : ac->errstr);
     c->ac = NULL;
     c->up = false;
     bus_schedule_retry(c);

@@ -33,13 +33,13 @@ void bus_free(struct bus *b);
 /* Subscribes (one subscriber per channel). Returns true when the
  * subscription is already active, in which case ready is not called now. */
 bool bus_subscribe(struct bus *b, const char *channel, bus_msg_fn *fn, bus_ready_fn *ready,
-        void *arg);
+                   void *arg);
 /* After this returns, fn and ready are never called for the channel. */
 void bus_unsubscribe(struct bus *b, const char *channel);
 
 /* Sends a command; -1 (and fn is not called) when not connected. */
 int bus_command(struct bus *b, bus_reply_fn *fn, void *arg, int argc, const char **argv,
-        const size_t *lens);
+                const size_t *lens);
 
 /* Milliseconds the command connection has been up without a break; 0 while
  * it is down. */

@@ -39,64 +39,64 @@ struct opt {
 
 static const struct opt config_opts[] = {
         {"listen", "PHASESTREAM_LISTEN", OPT_STR, OFF(listen), 0, 0, "ADDR",
-                "listen on unix:/path or host:port; without it, fd 0 is the listening socket"},
+         "listen on unix:/path or host:port; without it, fd 0 is the listening socket"},
         {"socket-mode", "PHASESTREAM_SOCKET_MODE", OPT_STR, OFF(socket_mode), 0, 0, "OCTAL",
-                "permissions of the unix listening socket (default 0660)"},
+         "permissions of the unix listening socket (default 0660)"},
         {"pipeline", "PHASESTREAM_PIPELINE", OPT_STR, OFF(pipeline_path), 0, 0, "FILE",
-                "the pipeline file (default " PHASESTREAM_PIPELINE_DEFAULT ")"},
+         "the pipeline file (default " PHASESTREAM_PIPELINE_DEFAULT ")"},
         {"config", NULL, OPT_STR, OFF(config_path), 0, 0, "FILE", "runtime settings file"},
         {"redis", "REDIS_URL", OPT_REDIS, OFF(redis), 0, 0, "URL",
-                "redis://[[user]:password@]host[:port][/db] or unix:///path (default "
-                "redis://127.0.0.1:6379; also REDIS_HOST, REDIS_PORT, REDIS_PASSWORD)"},
+         "redis://[[user]:password@]host[:port][/db] or unix:///path (default "
+         "redis://127.0.0.1:6379; also REDIS_HOST, REDIS_PORT, REDIS_PASSWORD)"},
         {"key-prefix", "PHASESTREAM_KEY_PREFIX", OPT_STR, OFF(key_prefix), 0, 0, "P",
-                "prefix of every Redis key (default ps:)"},
+         "prefix of every Redis key (default ps:)"},
         {"prefix", "PHASESTREAM_PREFIX", OPT_STR, OFF(url_prefix), 0, 0, "PATH",
-                "URL mount point (default /api/workflow)"},
+         "URL mount point (default /api/workflow)"},
         {"runners", "PHASESTREAM_RUNNERS", OPT_INT, OFF(runners), 0, 256, "N",
-                "workflow runner threads (default: number of cores); 0 serves HTTP only"},
+         "workflow runner threads (default: number of cores); 0 serves HTTP only"},
         {"http", "PHASESTREAM_HTTP", OPT_INT, OFF(http), 0, 1, "0|1",
-                "0 runs no HTTP side: a runner-only instance (default 1)"},
+         "0 runs no HTTP side: a runner-only instance (default 1)"},
         {"threads", "PHASESTREAM_THREADS", OPT_INT, OFF(threads), 1, 256, "N",
-                "request threads (default 8)"},
+         "request threads (default 8)"},
         {"session-ttl", "PHASESTREAM_SESSION_TTL", OPT_INT, OFF(session_ttl), 10, 31536000, "S",
-                "seconds a session lives after its last write (default 3600)"},
+         "seconds a session lives after its last write (default 3600)"},
         {"max-queue", "PHASESTREAM_MAX_QUEUE", OPT_INT, OFF(max_queue), 1, 1000000, "N",
-                "waiting workflows before POST answers 429 (default 100)"},
+         "waiting workflows before POST answers 429 (default 100)"},
         {"max-body", "PHASESTREAM_MAX_BODY", OPT_INT, OFF(max_body), 64, 1048576, "BYTES",
-                "largest request body (default 16384)"},
+         "largest request body (default 16384)"},
         {"line-limit", "PHASESTREAM_LINE_LIMIT", OPT_INT, OFF(line_limit), 80, 1048576, "BYTES",
-                "longest stored output line; longer ones are cut with a marker (default 8192)"},
+         "longest stored output line; longer ones are cut with a marker (default 8192)"},
         {"max-events", "PHASESTREAM_MAX_EVENTS", OPT_INT, OFF(max_events), 100, 10000000, "N",
-                "events per session; further log lines are dropped and counted (default 100000)"},
+         "events per session; further log lines are dropped and counted (default 100000)"},
         {"keepalive", "PHASESTREAM_KEEPALIVE", OPT_INT, OFF(keepalive), 1, 3600, "S",
-                "seconds between keepalive comments on an idle stream (default 15)"},
+         "seconds between keepalive comments on an idle stream (default 15)"},
         {"retry", "PHASESTREAM_RETRY", OPT_INT, OFF(retry_ms), 0, 3600000, "MS",
-                "the retry: field of the first event (default 3000)"},
+         "the retry: field of the first event (default 3000)"},
         {"heartbeat", "PHASESTREAM_HEARTBEAT", OPT_INT, OFF(heartbeat), 2, 3600, "S",
-                "seconds a running session's heartbeat lives (default 6)"},
+         "seconds a running session's heartbeat lives (default 6)"},
         {"redis-retry", "PHASESTREAM_REDIS_RETRY", OPT_INT, OFF(redis_retry), 1, 86400, "S",
-                "seconds a running session keeps its output for Redis before it is stopped "
-                "(default 60)"},
+         "seconds a running session keeps its output for Redis before it is stopped "
+         "(default 60)"},
         {"kill-grace", "PHASESTREAM_KILL_GRACE", OPT_INT, OFF(kill_grace), 0, 600, "S",
-                "seconds between TERM and KILL of a phase's process group (default 5)"},
-        {"shutdown-grace", "PHASESTREAM_SHUTDOWN_GRACE", OPT_INT, OFF(shutdown_grace), 0, 3600,
-                "S", "seconds running phases get to finish on SIGTERM (default 10)"},
-        {"allow-get-create", "PHASESTREAM_ALLOW_GET_CREATE", OPT_BOOL, OFF(allow_get_create), 0,
-                1, "yes|no", "GET with sessionId and proofType creates the session (default yes)"},
+         "seconds between TERM and KILL of a phase's process group (default 5)"},
+        {"shutdown-grace", "PHASESTREAM_SHUTDOWN_GRACE", OPT_INT, OFF(shutdown_grace), 0, 3600, "S",
+         "seconds running phases get to finish on SIGTERM (default 10)"},
+        {"allow-get-create", "PHASESTREAM_ALLOW_GET_CREATE", OPT_BOOL, OFF(allow_get_create), 0, 1,
+         "yes|no", "GET with sessionId and proofType creates the session (default yes)"},
         {"workdir", "PHASESTREAM_WORKDIR", OPT_STR, OFF(workdir), 0, 0, "DIR",
-                "parent of the per-session WORKDIRs (default $TMPDIR/phasestream)"},
+         "parent of the per-session WORKDIRs (default $TMPDIR/phasestream)"},
         {"keep-workdir", "PHASESTREAM_KEEP_WORKDIR", OPT_BOOL, OFF(keep_workdir), 0, 1, "yes|no",
-                "keep a session's WORKDIR after it ends (default no)"},
-        {"viewer-buffer", "PHASESTREAM_VIEWER_BUFFER", OPT_INT, OFF(viewer_buffer), 4096,
-                67108864, "BYTES", "output a viewer may have pending before reads pause (default 262144)"},
+         "keep a session's WORKDIR after it ends (default no)"},
+        {"viewer-buffer", "PHASESTREAM_VIEWER_BUFFER", OPT_INT, OFF(viewer_buffer), 4096, 67108864,
+         "BYTES", "output a viewer may have pending before reads pause (default 262144)"},
         {"viewer-stall", "PHASESTREAM_VIEWER_STALL", OPT_INT, OFF(viewer_stall), 1, 3600, "S",
-                "seconds a viewer may read nothing before it is dropped (default 30)"},
+         "seconds a viewer may read nothing before it is dropped (default 30)"},
         {"log-level", "PHASESTREAM_LOG_LEVEL", OPT_LEVEL, OFF(log_level), 0, 0,
-                "debug|info|warn|error", "the server log's level (default info)"},
+         "debug|info|warn|error", "the server log's level (default info)"},
         {"log-file", "PHASESTREAM_LOG_FILE", OPT_STR, OFF(log_file), 0, 0, "FILE",
-                "append the server log to FILE instead of standard error"},
+         "append the server log to FILE instead of standard error"},
         {"check", NULL, OPT_FLAG, OFF(check), 0, 0, NULL,
-                "validate the settings and the pipeline file, then exit 0 or 1"},
+         "validate the settings and the pipeline file, then exit 0 or 1"},
         {"version", NULL, OPT_FLAG, 0, 0, 0, NULL, "print the version and exit"},
         {"help", NULL, OPT_FLAG, 0, 0, 0, NULL, "print this help and exit"},
 };
@@ -138,7 +138,7 @@ void config_usage(void *fp)
         char left[64], text[512];
         snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
         snprintf(text, sizeof(text), "%s%s%s%s", o->help, o->env ? " [env " : "",
-                o->env ? o->env : "", o->env ? "]" : "");
+                 o->env ? o->env : "", o->env ? "]" : "");
         if (strlen(left) > 24) {
             fprintf(f, "  %s\n%28s", left, "");
         } else {
@@ -346,7 +346,7 @@ static const struct opt *config_find(const char *name)
 
 /* Stores one value; `where` names its origin for the error message. */
 static int config_set(struct config *c, const struct opt *o, const char *value, const char *where,
-        char *err, size_t errlen)
+                      char *err, size_t errlen)
 {
     void *field = (char *)c + o->off;
     long v;
@@ -360,7 +360,7 @@ static int config_set(struct config *c, const struct opt *o, const char *value, 
     case OPT_INT:
         if (parse_long(value, o->min, o->max, &v) < 0) {
             snprintf(err, errlen, "%s: %s must be a whole number from %ld to %ld, not '%s'", where,
-                    o->name, o->min, o->max, value);
+                     o->name, o->min, o->max, value);
             return -1;
         }
         *(int *)field = (int)v;
@@ -571,7 +571,7 @@ enum config_result config_load(struct config *c, int argc, char **argv, char *er
     size_t plen = strlen(c->url_prefix);
     if (c->url_prefix[0] != '/' || plen > 200 || (plen > 1 && c->url_prefix[plen - 1] == '/')) {
         snprintf(err, errlen, "prefix must start with / and not end with / (got '%s')",
-                c->url_prefix);
+                 c->url_prefix);
         return CONFIG_ERROR;
     }
     char *end;

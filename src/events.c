@@ -16,7 +16,7 @@ void event_timestamp(char out[32])
     gmtime_r(&ts.tv_sec, &tm);
     char tmp[96]; /* the compiler cannot see that the fields are small */
     snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
     size_t n = strlen(tmp) < 31 ? strlen(tmp) : 31;
     memcpy(out, tmp, n);
     out[n] = '\0';
@@ -25,8 +25,8 @@ void event_timestamp(char out[32])
 /* Serialises and frees obj. */
 static char *event_finish(struct json_object *obj)
 {
-    char *s = xstrdup(json_object_to_json_string_ext(
-            obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    char *s = xstrdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+                                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(obj);
     return s;
 }
@@ -67,7 +67,7 @@ char *event_error_json(const char *message, const char *phase, int code, const c
     json_object_object_add(o, "error", json_object_new_string(message));
     json_object_object_add(o, "phase", phase ? json_object_new_string(phase) : NULL);
     json_object_object_add(o, "code",
-            code_str ? json_object_new_string(code_str) : json_object_new_int(code));
+                           code_str ? json_object_new_string(code_str) : json_object_new_int(code));
     json_object_object_add(o, "timestamp", json_object_new_string(ts));
     return event_finish(o);
 }
@@ -80,23 +80,25 @@ char *event_state_json(const struct workflow_state *ws, const char *logs, size_t
     json_object_object_add(o, "status", json_object_new_string(ws->status));
     json_object_object_add(o, "phase", json_object_new_string(ws->phase ? ws->phase : ""));
     json_object_object_add(o, "currentStep",
-            json_object_new_string(ws->current_step ? ws->current_step : ""));
+                           json_object_new_string(ws->current_step ? ws->current_step : ""));
     json_object_object_add(o, "progress", json_object_new_int(ws->progress));
     if (ws->queue_position > 0)
         json_object_object_add(o, "queuePosition", json_object_new_int64(ws->queue_position));
 
     struct json_object *results = ws->results ? json_tokener_parse(ws->results) : NULL;
     if (results && json_object_is_type(results, json_type_object)) {
-        json_object_object_foreach(results, key, val) {
+        json_object_object_foreach(results, key, val)
+        {
             json_object_object_add(o, key, json_object_get(val));
         }
     }
     json_object_put(results);
 
     json_object_object_add(o, "error", ws->error ? json_object_new_string(ws->error) : NULL);
-    json_object_object_add(o, "startTime", json_object_new_string(ws->start_time ? ws->start_time : ""));
+    json_object_object_add(o, "startTime",
+                           json_object_new_string(ws->start_time ? ws->start_time : ""));
     json_object_object_add(o, "lastUpdate",
-            json_object_new_string(ws->last_update ? ws->last_update : ""));
+                           json_object_new_string(ws->last_update ? ws->last_update : ""));
     if (ws->last_event_id > 0)
         json_object_object_add(o, "lastEventId", json_object_new_int64(ws->last_event_id));
     char *text = event_finish(o);

@@ -36,9 +36,9 @@ struct workflow_state {
     int progress;
     long queue_position; /* 1-based while queued; 0: not shown */
     const char *results;
-    const char *error;   /* NULL: none */
+    const char *error; /* NULL: none */
     const char *start_time, *last_update;
-    long last_event_id;  /* shown when > 0: the last event the answer covers */
+    long last_event_id; /* shown when > 0: the last event the answer covers */
 };
 char *event_state_json(const struct workflow_state *ws, const char *logs, size_t logs_len);
 

@@ -13,7 +13,7 @@
 
 #define EXTRACT_MATCH_LIMIT 200000 /* backtracking steps per match */
 #define EXTRACT_DEPTH_LIMIT 10000
-#define EXTRACT_UNIQUE_MAX  4096   /* remembered captures per session */
+#define EXTRACT_UNIQUE_MAX  4096 /* remembered captures per session */
 
 struct seen {
     const struct pipeline_rule *rule;
@@ -61,8 +61,8 @@ void extract_free(struct extract *x)
 
 const char *extract_results_json(struct extract *x)
 {
-    return json_object_to_json_string_ext(
-            x->results, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    return json_object_to_json_string_ext(x->results,
+                                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 struct json_object *extract_results(struct extract *x)
@@ -117,7 +117,7 @@ bool extract_parse_number(const char *s, double *out)
 /* The container that holds the last segment of path, created as needed;
  * *leaf gets the last segment. NULL if something else is in the way. */
 static struct json_object *path_parent(struct json_object *root, const char *path, char *leaf,
-        size_t leaflen)
+                                       size_t leaflen)
 {
     struct json_object *cur = root;
     const char *p = path;
@@ -200,8 +200,8 @@ static bool apply_result(struct extract *x, const struct pipeline_rule *r, const
             json_object_array_add(cur, json_object_new_string(value));
             changed = true;
         } else if (k == 1) {
-            int64_t n = cur && json_object_is_type(cur, json_type_int) ? json_object_get_int64(cur)
-                                                                        : 0;
+            int64_t n =
+                    cur && json_object_is_type(cur, json_type_int) ? json_object_get_int64(cur) : 0;
             json_object_object_add(parent, leaf, json_object_new_int64(n + 1));
             changed = true;
         } else {
@@ -221,12 +221,13 @@ static bool apply_result(struct extract *x, const struct pipeline_rule *r, const
 
 /* A deep copy of the event template with $0-$9 replaced by the captures. */
 static struct json_object *template_fill(struct json_object *t, const char *line,
-        const PCRE2_SIZE *ov, int groups)
+                                         const PCRE2_SIZE *ov, int groups)
 {
     switch (json_object_get_type(t)) {
     case json_type_object: {
         struct json_object *o = json_object_new_object();
-        json_object_object_foreach(t, key, val) {
+        json_object_object_foreach(t, key, val)
+        {
             json_object_object_add(o, key, template_fill(val, line, ov, groups));
         }
         return o;
@@ -234,7 +235,8 @@ static struct json_object *template_fill(struct json_object *t, const char *line
     case json_type_array: {
         struct json_object *a = json_object_new_array();
         for (size_t i = 0; i < json_object_array_length(t); i++)
-            json_object_array_add(a, template_fill(json_object_array_get_idx(t, i), line, ov, groups));
+            json_object_array_add(a,
+                                  template_fill(json_object_array_get_idx(t, i), line, ov, groups));
         return a;
     }
     case json_type_string: {
@@ -291,8 +293,8 @@ static bool unique_first(struct extract *x, const struct pipeline_rule *r, const
     return true;
 }
 
-bool extract_line(struct extract *x, const struct pipeline_phase *ph, const char *line,
-        size_t len, const struct extract_sink *sink, void *ctx)
+bool extract_line(struct extract *x, const struct pipeline_phase *ph, const char *line, size_t len,
+                  const struct extract_sink *sink, void *ctx)
 {
     bool changed = false;
     for (size_t i = 0; i < ph->nrules; i++) {
@@ -330,8 +332,8 @@ bool extract_line(struct extract *x, const struct pipeline_phase *ph, const char
                 json_object_object_add(data, "timestamp", json_object_new_string(ts));
             }
             sink->event(ctx, r->event_type,
-                    json_object_to_json_string_ext(
-                            data, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+                        json_object_to_json_string_ext(
+                                data, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
             json_object_put(data);
         }
         free(value);

@@ -31,8 +31,8 @@ void extract_free(struct extract *x);
 
 /* Applies every rule of the phase to the line. Returns true when the
  * results object changed. */
-bool extract_line(struct extract *x, const struct pipeline_phase *ph, const char *line,
-        size_t len, const struct extract_sink *sink, void *ctx);
+bool extract_line(struct extract *x, const struct pipeline_phase *ph, const char *line, size_t len,
+                  const struct extract_sink *sink, void *ctx);
 
 /* The results object as JSON text (valid until the next change). */
 const char *extract_results_json(struct extract *x);

@@ -50,23 +50,35 @@ struct http {
 static const char *status_text(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 429: return "Too Many Requests";
-    case 503: return "Service Unavailable";
-    default: return "Internal Server Error";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 429:
+        return "Too Many Requests";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Internal Server Error";
     }
 }
 
 void http_respond(FCGX_Request *req, int status, const char *content_type,
-        const char *extra_headers, const char *body, size_t len)
+                  const char *extra_headers, const char *body, size_t len)
 {
     /* Headers are formatted here: libfcgi's own printf lacks %zu. */
     struct buf h;
@@ -144,7 +156,7 @@ static int listen_unix(const struct config *cfg, const char *path, char *err, si
     }
     long mode = strtol(cfg->socket_mode, NULL, 8);
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, (mode_t)mode) < 0 ||
-            listen(fd, HTTP_BACKLOG) < 0) {
+        listen(fd, HTTP_BACKLOG) < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         close(fd);
         return -1;
@@ -166,8 +178,9 @@ static int listen_tcp(const char *addr, char *err, size_t errlen)
         hlen -= 2;
     }
     snprintf(host, sizeof(host), "%.*s", (int)hlen, addr);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-            .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res;
     int rc = getaddrinfo(host, colon + 1, &hints, &res);
     if (rc != 0) {
@@ -202,8 +215,9 @@ int http_listen(const struct config *cfg, char *err, size_t errlen)
     int acc = 0;
     socklen_t len = sizeof(acc);
     if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) < 0 || !acc) {
-        snprintf(err, errlen, "no --listen address, and file descriptor 0 is not a listening "
-                              "socket (run under a web server or spawn-fcgi, or give --listen)");
+        snprintf(err, errlen,
+                 "no --listen address, and file descriptor 0 is not a listening "
+                 "socket (run under a web server or spawn-fcgi, or give --listen)");
         return -1;
     }
     int fl = fcntl(0, F_GETFL);

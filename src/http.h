@@ -30,7 +30,7 @@ void http_stop(struct http *h);
 
 /* Responses. extra_headers is NULL or "Name: value\r\n..." lines. */
 void http_respond(FCGX_Request *req, int status, const char *content_type,
-        const char *extra_headers, const char *body, size_t len);
+                  const char *extra_headers, const char *body, size_t len);
 void http_error(FCGX_Request *req, int status, const char *extra_headers, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 /* Sends the headers written so far and takes the connection away from

@@ -102,7 +102,7 @@ static size_t utf8_valid(const unsigned char *s, size_t n)
         cp = (cp << 6) | (s[i] & 0x3f);
     }
     if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
         return 0;
     return len;
 }
@@ -224,7 +224,7 @@ static void mask_dangling(const struct line_rules *r, struct buf *b)
 }
 
 char *line_sanitize(const struct line_rules *rules, const char *raw, size_t n, bool truncated,
-        size_t *outlen)
+                    size_t *outlen)
 {
     struct buf b;
     buf_init(&b);

@@ -25,8 +25,8 @@
 #define LINE_CUT_MARKER " \xe2\x80\xa6 [line truncated]"
 
 struct line_rules {
-    size_t limit;          /* bytes of a stored line, marker excluded */
-    const char **secrets;  /* values to mask; empty strings are ignored */
+    size_t limit;         /* bytes of a stored line, marker excluded */
+    const char **secrets; /* values to mask; empty strings are ignored */
     size_t nsecrets;
 };
 
@@ -47,7 +47,7 @@ void linebuf_finish(struct linebuf *lb, line_fn *fn, void *ctx);
 
 /* Steps 2-4 on one raw line. Returns a new NUL-terminated string. */
 char *line_sanitize(const struct line_rules *rules, const char *raw, size_t n, bool truncated,
-        size_t *outlen);
+                    size_t *outlen);
 
 /* Step 3 alone on a NUL-terminated string (used for the server's own
  * messages that may quote configuration). Returns a new string. */

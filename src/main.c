@@ -80,7 +80,8 @@ static int check_commands(const struct pipeline *p)
         } else {
             const char *path = getenv("PATH");
             char *copy = xstrdup(path ? path : "/usr/bin:/bin"), *save = NULL;
-            for (char *d = strtok_r(copy, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+            for (char *d = strtok_r(copy, ":", &save); d && !found;
+                 d = strtok_r(NULL, ":", &save)) {
                 char *full = xasprintf("%s/%s", d, cmd);
                 found = access(full, X_OK) == 0;
                 free(full);
@@ -88,8 +89,9 @@ static int check_commands(const struct pipeline *p)
             free(copy);
         }
         if (!found) {
-            fprintf(stderr, "warning: phase %s: command %s is not found or not executable "
-                            "(a run will end with an error event)\n",
+            fprintf(stderr,
+                    "warning: phase %s: command %s is not found or not executable "
+                    "(a run will end with an error event)\n",
                     p->phases[i].name, cmd);
             missing++;
         }
@@ -146,7 +148,7 @@ int main(int argc, char **argv)
         char types[256];
         pipeline_proof_type_list(p, types, sizeof(types));
         printf("%s: OK: %zu phases, proof types %s%s\n", p->path, p->nphases, types,
-                missing ? " (see warnings)" : "");
+               missing ? " (see warnings)" : "");
         pipeline_free(p);
         config_free(&cfg);
         return 0;
@@ -201,9 +203,9 @@ int main(int argc, char **argv)
     pthread_create(&lt, NULL, loop_thread, loop);
 
     log_info("phasestream started: %s, %d runner%s, %s, pipeline %s",
-            cfg.http ? (cfg.listen ? cfg.listen : "listening on fd 0") : "no HTTP side",
-            cfg.runners, cfg.runners == 1 ? "" : "s",
-            cfg.redis.path ? cfg.redis.path : cfg.redis.host, p->path);
+             cfg.http ? (cfg.listen ? cfg.listen : "listening on fd 0") : "no HTTP side",
+             cfg.runners, cfg.runners == 1 ? "" : "s",
+             cfg.redis.path ? cfg.redis.path : cfg.redis.host, p->path);
 
     /* Wait for a shutdown signal; SIGHUP is not a reload. */
     int sig;
@@ -217,7 +219,7 @@ int main(int argc, char **argv)
         break;
     }
     log_info("%s: shutting down (running phases get %d s)", sig == SIGINT ? "SIGINT" : "SIGTERM",
-            cfg.shutdown_grace);
+             cfg.shutdown_grace);
 
     http_stop(http); /* no new requests */
     if (sse)

@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const double metrics_buckets[] = {0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600};
-#define NBUCKETS (sizeof(metrics_buckets) / sizeof(metrics_buckets[0]))
+#define NBUCKETS   (sizeof(metrics_buckets) / sizeof(metrics_buckets[0]))
 #define MAX_PHASES 32
 
 static const struct pipeline *metrics_pipeline;
@@ -92,9 +92,9 @@ char *metrics_render(long queued, long running)
                     "# TYPE phasestream_http_responses_total counter\n");
     for (size_t i = 0; i < NCODES; i++)
         buf_appendf(&b, "phasestream_http_responses_total{code=\"%d\"} %ld\n", metrics_codes[i],
-                atomic_load(&metrics_http_codes[i]));
+                    atomic_load(&metrics_http_codes[i]));
     buf_appendf(&b, "phasestream_http_responses_total{code=\"other\"} %ld\n",
-            atomic_load(&metrics_http_codes[NCODES]));
+                atomic_load(&metrics_http_codes[NCODES]));
 
     buf_appends(&b, "# HELP phasestream_phase_duration_seconds Duration of each phase run.\n"
                     "# TYPE phasestream_phase_duration_seconds histogram\n");
@@ -104,14 +104,15 @@ char *metrics_render(long queued, long running)
         long cum = 0;
         for (size_t i = 0; i < NBUCKETS; i++) {
             cum += atomic_load(&metrics_hist[p][i]);
-            buf_appendf(&b, "phasestream_phase_duration_seconds_bucket{phase=\"%s\",le=\"%g\"} %ld\n",
-                    name, metrics_buckets[i], cum);
+            buf_appendf(&b,
+                        "phasestream_phase_duration_seconds_bucket{phase=\"%s\",le=\"%g\"} %ld\n",
+                        name, metrics_buckets[i], cum);
         }
         cum += atomic_load(&metrics_hist[p][NBUCKETS]);
         buf_appendf(&b, "phasestream_phase_duration_seconds_bucket{phase=\"%s\",le=\"+Inf\"} %ld\n",
-                name, cum);
+                    name, cum);
         buf_appendf(&b, "phasestream_phase_duration_seconds_sum{phase=\"%s\"} %.3f\n", name,
-                atomic_load(&metrics_hist_sum_ms[p]) / 1000.0);
+                    atomic_load(&metrics_hist_sum_ms[p]) / 1000.0);
         buf_appendf(&b, "phasestream_phase_duration_seconds_count{phase=\"%s\"} %ld\n", name, cum);
     }
     char *out = xstrdup(buf_cstr(&b));

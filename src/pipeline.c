@@ -97,9 +97,10 @@ static bool path_ok(const char *s)
 
 /* Checks that every key of obj is one of the allowed names. */
 static int only_keys(struct vctx *v, const char *where, struct json_object *obj,
-        const char *const *allowed)
+                     const char *const *allowed)
 {
-    json_object_object_foreach(obj, key, val) {
+    json_object_object_foreach(obj, key, val)
+    {
         (void)val;
         bool ok = false;
         for (const char *const *a = allowed; *a; a++)
@@ -113,7 +114,7 @@ static int only_keys(struct vctx *v, const char *where, struct json_object *obj,
 
 /* Fetches an optional string member; *out stays NULL when absent. */
 static int get_string(struct vctx *v, const char *where, struct json_object *obj, const char *key,
-        bool required, char **out)
+                      bool required, char **out)
 {
     struct json_object *val;
     *out = NULL;
@@ -128,13 +129,13 @@ static int get_string(struct vctx *v, const char *where, struct json_object *obj
     size_t n = (size_t)json_object_get_string_len(val);
     if (n > PIPELINE_MAX_STRING || strlen(s) != n)
         return verr(v, where, "\"%s\" is longer than %d bytes or holds a NUL", key,
-                PIPELINE_MAX_STRING);
+                    PIPELINE_MAX_STRING);
     *out = xstrdup(s);
     return 0;
 }
 
 static int get_int(struct vctx *v, const char *where, struct json_object *obj, const char *key,
-        int min, int max, int dflt, int *out)
+                   int min, int max, int dflt, int *out)
 {
     struct json_object *val;
     *out = dflt;
@@ -150,7 +151,7 @@ static int get_int(struct vctx *v, const char *where, struct json_object *obj, c
 }
 
 static int get_bool(struct vctx *v, const char *where, struct json_object *obj, const char *key,
-        bool *out)
+                    bool *out)
 {
     struct json_object *val;
     *out = false;
@@ -164,8 +165,8 @@ static int get_bool(struct vctx *v, const char *where, struct json_object *obj, 
 
 /* An array of strings, each checked by ok() when given. */
 static int get_string_array(struct vctx *v, const char *where, struct json_object *obj,
-        const char *key, bool required, size_t maxn, bool (*ok)(const char *), char ***out,
-        size_t *count)
+                            const char *key, bool required, size_t maxn, bool (*ok)(const char *),
+                            char ***out, size_t *count)
 {
     struct json_object *arr;
     *out = NULL;
@@ -231,7 +232,8 @@ static int template_max_ref(struct json_object *o)
         break;
     }
     case json_type_object: {
-        json_object_object_foreach(o, k, val) {
+        json_object_object_foreach(o, k, val)
+        {
             (void)k;
             int m = template_max_ref(val);
             if (m > max)
@@ -253,10 +255,10 @@ static int template_max_ref(struct json_object *o)
 }
 
 static int parse_rule(struct vctx *v, const char *where, struct json_object *obj,
-        struct pipeline_rule *r)
+                      struct pipeline_rule *r)
 {
-    static const char *const keys[] = {
-            "pattern", "append", "count", "set", "as", "progress", "unique", "event", NULL};
+    static const char *const keys[] = {"pattern",  "append", "count", "set", "as",
+                                       "progress", "unique", "event", NULL};
     if (!json_object_is_type(obj, json_type_object))
         return verr(v, where, "a rule must be an object");
     if (only_keys(v, where, obj, keys) < 0)
@@ -267,12 +269,12 @@ static int parse_rule(struct vctx *v, const char *where, struct json_object *obj
     int errcode;
     PCRE2_SIZE erroff;
     r->re = pcre2_compile((PCRE2_SPTR)r->pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &errcode,
-            &erroff, NULL);
+                          &erroff, NULL);
     if (!r->re) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(errcode, msg, sizeof(msg));
         return verr(v, where, "pattern does not compile: %s at offset %zu", (char *)msg,
-                (size_t)erroff);
+                    (size_t)erroff);
     }
     /* JIT where the platform has it; the interpreter is the fallback. */
     (void)pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE);
@@ -281,8 +283,8 @@ static int parse_rule(struct vctx *v, const char *where, struct json_object *obj
     r->captures = (int)caps;
 
     if (get_string(v, where, obj, "append", false, &r->append_path) < 0 ||
-            get_string(v, where, obj, "count", false, &r->count_path) < 0 ||
-            get_string(v, where, obj, "set", false, &r->set_path) < 0)
+        get_string(v, where, obj, "count", false, &r->count_path) < 0 ||
+        get_string(v, where, obj, "set", false, &r->set_path) < 0)
         return -1;
     const char *paths[] = {r->append_path, r->count_path, r->set_path};
     for (int i = 0; i < 3; i++)
@@ -302,7 +304,7 @@ static int parse_rule(struct vctx *v, const char *where, struct json_object *obj
         r->set_number = num;
     }
     if (get_bool(v, where, obj, "progress", &r->progress) < 0 ||
-            get_bool(v, where, obj, "unique", &r->unique) < 0)
+        get_bool(v, where, obj, "unique", &r->unique) < 0)
         return -1;
 
     struct json_object *ev;
@@ -313,7 +315,7 @@ static int parse_rule(struct vctx *v, const char *where, struct json_object *obj
         if (!json_object_is_type(ev, json_type_object))
             return verr(v, evwhere, "must be an object with \"type\" and \"data\"");
         if (only_keys(v, evwhere, ev, evkeys) < 0 ||
-                get_string(v, evwhere, ev, "type", true, &r->event_type) < 0)
+            get_string(v, evwhere, ev, "type", true, &r->event_type) < 0)
             return -1;
         static const char *const reserved[] = {"status", "log", "complete", "error", NULL};
         for (const char *const *res = reserved; *res; res++)
@@ -323,12 +325,12 @@ static int parse_rule(struct vctx *v, const char *where, struct json_object *obj
             return verr(v, evwhere, "type must be a lower-case name");
         struct json_object *data;
         if (!json_object_object_get_ex(ev, "data", &data) ||
-                !json_object_is_type(data, json_type_object))
+            !json_object_is_type(data, json_type_object))
             return verr(v, evwhere, "\"data\" must be an object");
         int ref = template_max_ref(data);
         if (ref > r->captures)
             return verr(v, evwhere, "\"data\" uses $%d but the pattern has %d group(s)", ref,
-                    r->captures);
+                        r->captures);
         r->event_data = json_object_get(data);
     }
     if (!r->append_path && !r->count_path && !r->set_path && !r->progress && !r->event_type)
@@ -338,8 +340,9 @@ static int parse_rule(struct vctx *v, const char *where, struct json_object *obj
 
 static int parse_phase(struct vctx *v, struct pipeline *p, size_t idx, struct json_object *obj)
 {
-    static const char *const keys[] = {"name", "step", "progress", "command", "cwd", "timeout",
-            "env", "skipUnlessEnv", "skipMessage", "exitOkIf", "extract", NULL};
+    static const char *const keys[] = {"name",        "step",     "progress", "command",
+                                       "cwd",         "timeout",  "env",      "skipUnlessEnv",
+                                       "skipMessage", "exitOkIf", "extract",  NULL};
     struct pipeline_phase *ph = &p->phases[idx];
     char where[64];
     snprintf(where, sizeof(where), "phases[%zu]", idx);
@@ -351,9 +354,9 @@ static int parse_phase(struct vctx *v, struct pipeline *p, size_t idx, struct js
     if (get_string(v, where, obj, "name", true, &ph->name) < 0)
         return -1;
     if (!name_ok(ph->name, 32) || strcmp(ph->name, "queued") == 0 ||
-            strcmp(ph->name, "complete") == 0)
+        strcmp(ph->name, "complete") == 0)
         return verr(v, where, "name \"%s\" must be 1-32 of [A-Za-z0-9_-], not queued/complete",
-                ph->name);
+                    ph->name);
     for (size_t i = 0; i < idx; i++)
         if (strcmp(p->phases[i].name, ph->name) == 0)
             return verr(v, where, "name \"%s\" is used twice", ph->name);
@@ -366,8 +369,8 @@ static int parse_phase(struct vctx *v, struct pipeline *p, size_t idx, struct js
     struct json_object *prog;
     if (json_object_object_get_ex(obj, "progress", &prog)) {
         if (!json_object_is_type(prog, json_type_array) || json_object_array_length(prog) != 2 ||
-                !json_object_is_type(json_object_array_get_idx(prog, 0), json_type_int) ||
-                !json_object_is_type(json_object_array_get_idx(prog, 1), json_type_int))
+            !json_object_is_type(json_object_array_get_idx(prog, 0), json_type_int) ||
+            !json_object_is_type(json_object_array_get_idx(prog, 1), json_type_int))
             return verr(v, where, "\"progress\" must be [from, to]");
         int64_t a = json_object_get_int64(json_object_array_get_idx(prog, 0));
         int64_t b = json_object_get_int64(json_object_array_get_idx(prog, 1));
@@ -378,7 +381,7 @@ static int parse_phase(struct vctx *v, struct pipeline *p, size_t idx, struct js
     }
 
     if (get_string_array(v, where, obj, "command", true, PIPELINE_MAX_ARGS, NULL, &ph->argv,
-                &ph->argc) < 0)
+                         &ph->argc) < 0)
         return -1;
     if (ph->argc == 0 || ph->argv[0][0] == '\0')
         return verr(v, where, "\"command\" must name a program");
@@ -409,7 +412,8 @@ static int parse_phase(struct vctx *v, struct pipeline *p, size_t idx, struct js
         if (json_object_object_length(env) > PIPELINE_MAX_ENV)
             return verr(v, where, "\"env\" has more than %d variables", PIPELINE_MAX_ENV);
         ph->env = xcalloc((size_t)json_object_object_length(env) + 1, sizeof(*ph->env));
-        json_object_object_foreach(env, k, val) {
+        json_object_object_foreach(env, k, val)
+        {
             if (!env_name_ok(k))
                 return verr(v, where, "env name \"%s\" is not a variable name", k);
             if (!json_object_is_type(val, json_type_string))
@@ -421,16 +425,16 @@ static int parse_phase(struct vctx *v, struct pipeline *p, size_t idx, struct js
     }
 
     if (get_string(v, where, obj, "skipUnlessEnv", false, &ph->skip_unless_env) < 0 ||
-            get_string(v, where, obj, "skipMessage", false, &ph->skip_message) < 0 ||
-            get_string(v, where, obj, "exitOkIf", false, &ph->exit_ok_if) < 0)
+        get_string(v, where, obj, "skipMessage", false, &ph->skip_message) < 0 ||
+        get_string(v, where, obj, "exitOkIf", false, &ph->exit_ok_if) < 0)
         return -1;
     if (ph->skip_unless_env && !env_name_ok(ph->skip_unless_env))
         return verr(v, where, "\"skipUnlessEnv\" must be a variable name");
     if (ph->skip_message && !ph->skip_unless_env)
         return verr(v, where, "\"skipMessage\" only goes with \"skipUnlessEnv\"");
     if (ph->skip_unless_env && !ph->skip_message)
-        ph->skip_message = xasprintf("Skipping phase %s: %s is not set.", ph->name,
-                ph->skip_unless_env);
+        ph->skip_message =
+                xasprintf("Skipping phase %s: %s is not set.", ph->name, ph->skip_unless_env);
     if (ph->exit_ok_if && !path_ok(ph->exit_ok_if))
         return verr(v, where, "\"exitOkIf\" is not a result path");
 
@@ -538,7 +542,7 @@ static int check_results(struct vctx *v, struct pipeline *p)
                     char where[96];
                     snprintf(where, sizeof(where), "phases[%zu].extract[%zu]", i, j);
                     rc = verr(v, where, "result \"%s\" is used with two different shapes",
-                            paths[k]);
+                              paths[k]);
                 }
                 free(path);
             }
@@ -587,9 +591,9 @@ struct pipeline *pipeline_parse(const char *text, const char *path, char *err, s
     json_tokener_free(tok);
     if (!root || jerr != json_tokener_success) {
         verr(&v, "JSON", "%s near byte %zu",
-                json_tokener_error_desc(jerr == json_tokener_continue ? json_tokener_error_parse_eof
-                                                                      : jerr),
-                end);
+             json_tokener_error_desc(jerr == json_tokener_continue ? json_tokener_error_parse_eof
+                                                                   : jerr),
+             end);
         json_object_put(root);
         pipeline_free(p);
         return NULL;
@@ -608,7 +612,7 @@ struct pipeline *pipeline_parse(const char *text, const char *path, char *err, s
     if (only_keys(&v, "top level", root, keys) < 0)
         goto fail;
     if (get_string_array(&v, "top level", root, "proofTypes", true, 64, proof_type_ok,
-                &p->proof_types, &p->nproof_types) < 0)
+                         &p->proof_types, &p->nproof_types) < 0)
         goto fail;
     if (p->nproof_types == 0) {
         verr(&v, "proofTypes", "must list at least one proof type");
@@ -621,13 +625,12 @@ struct pipeline *pipeline_parse(const char *text, const char *path, char *err, s
                 goto fail;
             }
     if (get_string_array(&v, "top level", root, "secrets", false, 64, secret_ok, &p->secrets,
-                &p->nsecrets) < 0)
+                         &p->nsecrets) < 0)
         goto fail;
 
     struct json_object *phases;
     if (!json_object_object_get_ex(root, "phases", &phases) ||
-            !json_object_is_type(phases, json_type_array) ||
-            json_object_array_length(phases) == 0) {
+        !json_object_is_type(phases, json_type_array) || json_object_array_length(phases) == 0) {
         verr(&v, "phases", "must be a non-empty array of phases");
         goto fail;
     }
@@ -663,8 +666,7 @@ struct pipeline *pipeline_load(const char *path, char *err, size_t errlen)
     int rerr = ferror(f);
     fclose(f);
     if (rerr || n > PIPELINE_MAX_FILE) {
-        snprintf(err, errlen, "%s: %s", path,
-                rerr ? "read error" : "larger than 1 MiB");
+        snprintf(err, errlen, "%s: %s", path, rerr ? "read error" : "larger than 1 MiB");
         free(text);
         return NULL;
     }
@@ -745,7 +747,7 @@ void pipeline_proof_type_list(const struct pipeline *p, char *buf, size_t len)
 }
 
 char *pipeline_expand(const char *s, const char *proof_type, const char *session_id,
-        const char *workdir)
+                      const char *workdir)
 {
     static const char *names[] = {"{proofType}", "{sessionId}", "{workdir}"};
     const char *values[] = {proof_type, session_id, workdir};

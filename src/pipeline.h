@@ -23,17 +23,17 @@ enum pipeline_action_kind {
 };
 
 struct pipeline_rule {
-    char *pattern;       /* the source, for messages */
+    char *pattern; /* the source, for messages */
     pcre2_code *re;
-    int captures;        /* capture groups in the pattern */
+    int captures; /* capture groups in the pattern */
     /* Result actions; path NULL when absent. Paths may contain {proofType}. */
     char *append_path;
     char *count_path;
     char *set_path;
-    bool set_number;     /* "as": "number" */
-    bool progress;       /* the capture is a 0-100 figure within the phase */
-    bool unique;         /* fire at most once per distinct capture per session */
-    char *event_type;    /* extra event, or NULL */
+    bool set_number;                /* "as": "number" */
+    bool progress;                  /* the capture is a 0-100 figure within the phase */
+    bool unique;                    /* fire at most once per distinct capture per session */
+    char *event_type;               /* extra event, or NULL */
     struct json_object *event_data; /* template; "$N" replaced by capture N */
 };
 
@@ -46,25 +46,25 @@ struct pipeline_phase {
     char *name;
     char *step;
     int progress_from, progress_to;
-    char **argv;         /* NULL-terminated; may contain placeholders */
+    char **argv; /* NULL-terminated; may contain placeholders */
     size_t argc;
-    char *cwd;           /* absolute */
-    int timeout;         /* seconds */
+    char *cwd;   /* absolute */
+    int timeout; /* seconds */
     struct pipeline_env *env;
     size_t nenv;
     char *skip_unless_env;
     char *skip_message;
-    char *exit_ok_if;    /* result path */
+    char *exit_ok_if; /* result path */
     struct pipeline_rule *rules;
     size_t nrules;
 };
 
 struct pipeline {
-    char *path;          /* the file, absolute */
-    char *dir;           /* its directory: base of relative command[0] and cwd */
+    char *path; /* the file, absolute */
+    char *dir;  /* its directory: base of relative command[0] and cwd */
     char **proof_types;
     size_t nproof_types;
-    char **secrets;      /* names of variables whose values are masked */
+    char **secrets; /* names of variables whose values are masked */
     size_t nsecrets;
     struct pipeline_phase *phases;
     size_t nphases;
@@ -89,6 +89,6 @@ struct json_object *pipeline_results_template(const struct pipeline *p);
 
 /* Replaces {proofType}, {sessionId} and {workdir} in s. */
 char *pipeline_expand(const char *s, const char *proof_type, const char *session_id,
-        const char *workdir);
+                      const char *workdir);
 
 #endif

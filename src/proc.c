@@ -97,8 +97,9 @@ static void __attribute__((noreturn)) child_fail(int report_w)
  * processes behind. The shim ignores the TERM that a timeout or a cancel
  * sends to the group, so the command gets its grace period; when the command
  * ends, the shim ends the same way (exit status, or the same signal). */
-static void __attribute__((noreturn)) proc_child(const char *path, char *const argv[],
-        char *const envp[], const char *cwd, int out_w, int err_w, int report_w, pid_t parent)
+static void __attribute__((noreturn))
+proc_child(const char *path, char *const argv[], char *const envp[], const char *cwd, int out_w,
+           int err_w, int report_w, pid_t parent)
 {
     static const int quiet[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT};
     struct sigaction sa;
@@ -171,8 +172,8 @@ static void __attribute__((noreturn)) proc_child(const char *path, char *const a
     _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 127);
 }
 
-int proc_spawn(struct proc *p, char *const argv[], char *const envp[], const char *cwd,
-        char *err, size_t errlen)
+int proc_spawn(struct proc *p, char *const argv[], char *const envp[], const char *cwd, char *err,
+               size_t errlen)
 {
     char path[PATH_MAX];
     int out[2] = {-1, -1}, errp[2] = {-1, -1}, report[2] = {-1, -1};

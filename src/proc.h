@@ -44,8 +44,8 @@ void proc_init(void);
  * starts it in a new process group with cwd, envp, stdin from /dev/null and
  * stdout/stderr to pipes. On failure returns an errno value and fills err
  * with a message naming the command; 0 on success. */
-int proc_spawn(struct proc *p, char *const argv[], char *const envp[], const char *cwd,
-        char *err, size_t errlen);
+int proc_spawn(struct proc *p, char *const argv[], char *const envp[], const char *cwd, char *err,
+               size_t errlen);
 
 /* Sends sig to the whole group. */
 void proc_signal_group(const struct proc *p, int sig);

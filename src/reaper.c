@@ -67,7 +67,7 @@ static void reaper_reply(void *arg, redisReply *r)
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
         if (r->element[i]->type == REDIS_REPLY_STRING)
             log_warn("session %s: its runner stopped sending heartbeats; ended as lost",
-                    r->element[i]->str);
+                     r->element[i]->str);
 }
 
 static void reaper_tick(struct loop *l, void *arg)
@@ -80,7 +80,7 @@ static void reaper_tick(struct loop *l, void *arg)
         snprintf(ttl, sizeof(ttl), "%d", rp->cfg->session_ttl);
         snprintf(hb, sizeof(hb), "%d", rp->cfg->heartbeat);
         const char *argv[] = {"EVAL", LUA_REAP, "1", rp->running_key, rp->cfg->key_prefix, now,
-                ttl, "50", hb};
+                              ttl,    "50",     hb};
         if (bus_command(rp->bus, reaper_reply, rp, 9, argv, NULL) == 0)
             rp->busy = true;
     }

@@ -85,7 +85,7 @@ static const char *const param_names[P_COUNT] = {"sessionId", "lastEventId", "pr
 
 /* Splits a=b&c=d into the known parameters. */
 static int parse_pairs(const char *q, size_t qlen, char values[P_COUNT][REQUEST_QUERY_MAX + 1],
-        bool seen[P_COUNT], char *err, size_t errlen)
+                       bool seen[P_COUNT], char *err, size_t errlen)
 {
     const char *p = q, *end = q + qlen;
     while (p < end) {
@@ -105,7 +105,7 @@ static int parse_pairs(const char *q, size_t qlen, char values[P_COUNT][REQUEST_
                 const char *v = eq ? eq + 1 : stop;
                 if (!url_decode(v, (size_t)(stop - v), values[i], REQUEST_QUERY_MAX + 1)) {
                     snprintf(err, errlen, "%s is too long or not correctly URL-encoded",
-                            param_names[i]);
+                             param_names[i]);
                     return 400;
                 }
                 seen[i] = true;
@@ -118,7 +118,7 @@ static int parse_pairs(const char *q, size_t qlen, char values[P_COUNT][REQUEST_
 
 /* Validates the known parameters into r. */
 static int apply_params(struct request *r, char values[P_COUNT][REQUEST_QUERY_MAX + 1],
-        const bool seen[P_COUNT], char *err, size_t errlen)
+                        const bool seen[P_COUNT], char *err, size_t errlen)
 {
     if (seen[P_SESSION]) {
         if (!request_sid_valid(values[P_SESSION])) {
@@ -158,7 +158,7 @@ static int apply_params(struct request *r, char values[P_COUNT][REQUEST_QUERY_MA
 }
 
 int request_parse(struct request *r, const char *method, const char *path, const char *query,
-        const char *last_event_id, const char *url_prefix, char *err, size_t errlen)
+                  const char *last_event_id, const char *url_prefix, char *err, size_t errlen)
 {
     memset(r, 0, sizeof(*r));
     r->logs = true;
@@ -184,8 +184,11 @@ int request_parse(struct request *r, const char *method, const char *path, const
         static const struct {
             const char *suffix;
             enum route route;
-        } routes[] = {{"", ROUTE_WORKFLOW}, {"/state", ROUTE_STATE}, {"/health", ROUTE_HEALTH},
-                {"/metrics", ROUTE_METRICS}, {"/pipeline", ROUTE_PIPELINE}};
+        } routes[] = {{"", ROUTE_WORKFLOW},
+                      {"/state", ROUTE_STATE},
+                      {"/health", ROUTE_HEALTH},
+                      {"/metrics", ROUTE_METRICS},
+                      {"/pipeline", ROUTE_PIPELINE}};
         for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
             if (strcmp(rest, routes[i].suffix) == 0)
                 r->route = routes[i].route;
@@ -219,7 +222,7 @@ int request_parse(struct request *r, const char *method, const char *path, const
 }
 
 int request_parse_body(struct request *r, const char *content_type, const char *body, size_t len,
-        char *err, size_t errlen)
+                       char *err, size_t errlen)
 {
     char ctype[64] = "";
     if (content_type) {
@@ -274,9 +277,10 @@ int request_parse_body(struct request *r, const char *content_type, const char *
     int rc = 0;
     if (json_object_object_get_ex(obj, "proofType", &pt)) {
         if (!json_object_is_type(pt, json_type_string) ||
-                !proof_type_syntax(json_object_get_string(pt))) {
-            snprintf(err, errlen, "proofType must be a string of 1 to 32 characters of A-Z, "
-                                  "a-z, 0-9, _ and -");
+            !proof_type_syntax(json_object_get_string(pt))) {
+            snprintf(err, errlen,
+                     "proofType must be a string of 1 to 32 characters of A-Z, "
+                     "a-z, 0-9, _ and -");
             rc = 400;
         } else {
             snprintf(r->proof_type, sizeof(r->proof_type), "%s", json_object_get_string(pt));

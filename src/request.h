@@ -18,7 +18,7 @@ enum route {
     ROUTE_HEALTH,
     ROUTE_METRICS,
     ROUTE_PIPELINE,
-    ROUTE_NONE,     /* anything else: 404 */
+    ROUTE_NONE, /* anything else: 404 */
 };
 
 enum method { METHOD_GET, METHOD_HEAD, METHOD_POST, METHOD_DELETE, METHOD_OTHER };
@@ -42,11 +42,11 @@ struct request {
 /* Method, path, query string and Last-Event-ID header (any may be NULL).
  * Returns 0, or the status to answer with err filled. */
 int request_parse(struct request *r, const char *method, const char *path, const char *query,
-        const char *last_event_id, const char *url_prefix, char *err, size_t errlen);
+                  const char *last_event_id, const char *url_prefix, char *err, size_t errlen);
 
 /* A POST body: JSON {"proofType": "..."} or a form proofType=... */
 int request_parse_body(struct request *r, const char *content_type, const char *body, size_t len,
-        char *err, size_t errlen);
+                       char *err, size_t errlen);
 
 /* The Allow header value for a route. */
 const char *request_allow(enum route route);

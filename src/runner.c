@@ -46,11 +46,11 @@ extern char **environ;
 
 #define PENDING_MAX_EVENTS 20000
 #define PENDING_MAX_BYTES  (16 << 20)
-#define EVENT_RESERVE      16    /* events kept free under max-events for status and the end */
+#define EVENT_RESERVE      16 /* events kept free under max-events for status and the end */
 #define FLUSH_BACKOFF_MIN  100
 #define FLUSH_BACKOFF_MAX  2000
 #define READ_CHUNK         65536
-#define STDERR_TAIL        240   /* bytes of the last stderr line quoted in an error */
+#define STDERR_TAIL        240 /* bytes of the last stderr line quoted in an error */
 
 struct runners;
 
@@ -84,12 +84,21 @@ struct pending {
     char *payload;
     char *fields[8]; /* name, value pairs */
     size_t nfields;
-    bool droppable;  /* a plain log line, nothing else depends on it */
+    bool droppable; /* a plain log line, nothing else depends on it */
 };
 
 /* How a phase ended. */
-enum outcome { OUT_OK, OUT_EXIT, OUT_SIGNAL, OUT_TIMEOUT, OUT_CANCELLED, OUT_SHUTDOWN, OUT_SPAWN,
-        OUT_CLOSED, OUT_REDIS };
+enum outcome {
+    OUT_OK,
+    OUT_EXIT,
+    OUT_SIGNAL,
+    OUT_TIMEOUT,
+    OUT_CANCELLED,
+    OUT_SHUTDOWN,
+    OUT_SPAWN,
+    OUT_CLOSED,
+    OUT_REDIS
+};
 
 /* The error event's code for the endings that have a name; the others
  * carry the phase's exit status. */
@@ -111,14 +120,14 @@ struct session {
     struct pending *q;
     size_t qhead, qlen, qcap, qbytes;
     uint64_t seq;
-    long stored;            /* events queued over the session's life */
-    long dropped;           /* lines dropped while the queue was full */
-    long capped;            /* lines dropped past max-events */
-    bool closed;            /* Redis refused: the session is gone or ended */
+    long stored;  /* events queued over the session's life */
+    long dropped; /* lines dropped while the queue was full */
+    long capped;  /* lines dropped past max-events */
+    bool closed;  /* Redis refused: the session is gone or ended */
     int backoff_ms;
-    int64_t retry_at;       /* next flush attempt after a failure */
+    int64_t retry_at; /* next flush attempt after a failure */
     int64_t next_heartbeat;
-    int64_t down_since;     /* when Redis stopped answering; 0 while it answers */
+    int64_t down_since; /* when Redis stopped answering; 0 while it answers */
     bool redis_warned;
     /* the current phase */
     const struct pipeline_phase *phase;
@@ -152,7 +161,7 @@ static void pending_free(struct pending *e)
 /* Queues an event (payload is taken). Field pairs follow as name, value,
  * ..., END_FIELDS. Returns the queued event. */
 static struct pending *session_emit(struct session *s, const char *type, char *payload,
-        bool droppable, ...)
+                                    bool droppable, ...)
 {
     if (s->qlen == s->qcap) {
         size_t cap = s->qcap ? s->qcap * 2 : 64;
@@ -228,7 +237,7 @@ static bool session_flush(struct session *s)
     if (closed) {
         s->closed = true;
         log_warn("session %s: Redis refused further events (ended or expired elsewhere)",
-                s->claim.sid);
+                 s->claim.sid);
         return false;
     }
     if (s->qlen > 0) {
@@ -236,10 +245,11 @@ static bool session_flush(struct session *s)
             s->down_since = now;
         if (!s->redis_warned)
             log_warn("session %s: %s; %zu events kept for later", s->claim.sid,
-                    store_error(s->r->store), s->qlen);
+                     store_error(s->r->store), s->qlen);
         s->redis_warned = true;
         s->retry_at = now + s->backoff_ms;
-        s->backoff_ms = s->backoff_ms * 2 > FLUSH_BACKOFF_MAX ? FLUSH_BACKOFF_MAX : s->backoff_ms * 2;
+        s->backoff_ms =
+                s->backoff_ms * 2 > FLUSH_BACKOFF_MAX ? FLUSH_BACKOFF_MAX : s->backoff_ms * 2;
         return false;
     }
     if (s->redis_warned)
@@ -251,10 +261,11 @@ static bool session_flush(struct session *s)
     if (s->dropped > 0) {
         char *msg = xasprintf("%ld output lines were not stored: Redis was unreachable and the "
                               "runner's buffer was full",
-                s->dropped);
+                              s->dropped);
         s->dropped = 0;
-        session_emit(s, "log", event_log_json(msg, s->phase ? s->phase->name : "", false, "warning"),
-                false, END_FIELDS);
+        session_emit(s, "log",
+                     event_log_json(msg, s->phase ? s->phase->name : "", false, "warning"), false,
+                     END_FIELDS);
         free(msg);
         return session_flush(s);
     }
@@ -268,9 +279,9 @@ static bool session_line_room(struct session *s)
         if (s->capped++ == 0) {
             char *msg = xasprintf("Output limit reached: further lines of this session are not "
                                   "stored (max-events %d)",
-                    s->cfg->max_events);
+                                  s->cfg->max_events);
             session_emit(s, "log", event_log_json(msg, s->phase->name, false, "warning"), false,
-                    END_FIELDS);
+                         END_FIELDS);
             free(msg);
         }
         metrics_add(METRIC_LINES_DROPPED, 1);
@@ -287,19 +298,19 @@ static bool session_line_room(struct session *s)
 /* ---- events of a session ---- */
 
 static void emit_status(struct session *s, const char *phase, int progress, const char *step,
-        bool skipped)
+                        bool skipped)
 {
     char pr[16];
     snprintf(pr, sizeof(pr), "%d", progress);
     session_emit(s, "status", event_status_json(phase, progress, step, skipped), false, "phase",
-            phase, "currentStep", step, "progress", pr, END_FIELDS);
+                 phase, "currentStep", step, "progress", pr, END_FIELDS);
 }
 
 static void emit_notice(struct session *s, const char *message)
 {
     char *masked = line_mask(&s->rules, message);
     session_emit(s, "log", event_log_json(masked, s->phase ? s->phase->name : "", false, "warning"),
-            false, END_FIELDS);
+                 false, END_FIELDS);
     free(masked);
 }
 
@@ -308,8 +319,8 @@ static void emit_error(struct session *s, const char *message, int code, const c
 {
     char *masked = line_mask(&s->rules, message);
     session_emit(s, "error",
-            event_error_json(masked, s->phase ? s->phase->name : NULL, code, code_str), false,
-            "status", "error", "error", masked, END_FIELDS);
+                 event_error_json(masked, s->phase ? s->phase->name : NULL, code, code_str), false,
+                 "status", "error", "error", masked, END_FIELDS);
     free(masked);
     metrics_add(METRIC_FAILED, 1);
 }
@@ -332,7 +343,7 @@ static void emit_complete(struct session *s)
             .last_update = now,
     };
     session_emit(s, "complete", event_state_json(&ws, NULL, 0), false, "status", "complete",
-            END_FIELDS);
+                 END_FIELDS);
     metrics_add(METRIC_COMPLETED, 1);
 }
 
@@ -391,8 +402,8 @@ static void on_line(void *ctx, const char *raw, size_t n, bool truncated)
      * only while there is room. */
     bool plain = !changed && d.n == 0;
     if (!plain || session_line_room(s)) {
-        struct pending *e = session_emit(s, "log", event_log_json(line, ph->name, sc->is_stderr, NULL),
-                plain, END_FIELDS);
+        struct pending *e = session_emit(
+                s, "log", event_log_json(line, ph->name, sc->is_stderr, NULL), plain, END_FIELDS);
         if (changed)
             session_add_field(e, "results", extract_results_json(s->x));
     }
@@ -582,13 +593,13 @@ static enum outcome run_phase(struct session *s, char *err, size_t errlen, int *
             break;
 
         if (i_out >= 0 && (pfd[i_out].revents & (POLLIN | POLLHUP | POLLERR)) &&
-                !read_pipe(proc.out_fd, &out, &out_ctx)) {
+            !read_pipe(proc.out_fd, &out, &out_ctx)) {
             close(proc.out_fd);
             proc.out_fd = -1;
             linebuf_finish(&out, on_line, &out_ctx);
         }
         if (i_err >= 0 && (pfd[i_err].revents & (POLLIN | POLLHUP | POLLERR)) &&
-                !read_pipe(proc.err_fd, &errb, &err_ctx)) {
+            !read_pipe(proc.err_fd, &errb, &err_ctx)) {
             close(proc.err_fd);
             proc.err_fd = -1;
             linebuf_finish(&errb, on_line, &err_ctx);
@@ -652,7 +663,7 @@ static enum outcome run_phase(struct session *s, char *err, size_t errlen, int *
         return reason;
     case OUT_SHUTDOWN:
         snprintf(err, errlen, "phasestream shut down during phase %s; the workflow did not finish",
-                ph->name);
+                 ph->name);
         return reason;
     case OUT_TIMEOUT:
         snprintf(err, errlen, "Phase %s timed out after %d s", ph->name, ph->timeout);
@@ -661,9 +672,10 @@ static enum outcome run_phase(struct session *s, char *err, size_t errlen, int *
         snprintf(err, errlen, "the session was ended elsewhere");
         return reason;
     case OUT_REDIS:
-        snprintf(err, errlen, "Redis was unreachable for more than %d s during phase %s; the "
-                              "workflow was stopped",
-                cfg->redis_retry, ph->name);
+        snprintf(err, errlen,
+                 "Redis was unreachable for more than %d s during phase %s; the "
+                 "workflow was stopped",
+                 cfg->redis_retry, ph->name);
         return reason;
     default:
         break;
@@ -672,7 +684,7 @@ static enum outcome run_phase(struct session *s, char *err, size_t errlen, int *
     if (WIFSIGNALED(st)) {
         *code = 128 + WTERMSIG(st);
         snprintf(err, errlen, "Phase %s was killed by signal %d (%s)%s%s", ph->name, WTERMSIG(st),
-                strsignal(WTERMSIG(st)), tail ? ": " : "", tail ? tail : "");
+                 strsignal(WTERMSIG(st)), tail ? ": " : "", tail ? tail : "");
         return OUT_SIGNAL;
     }
     *code = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
@@ -680,13 +692,13 @@ static enum outcome run_phase(struct session *s, char *err, size_t errlen, int *
         return OUT_OK;
     if (ph->exit_ok_if && extract_has(s->x, ph->exit_ok_if)) {
         char *msg = xasprintf("Phase %s exited with status %d; accepted because %s is not empty",
-                ph->name, *code, ph->exit_ok_if);
+                              ph->name, *code, ph->exit_ok_if);
         emit_notice(s, msg);
         free(msg);
         return OUT_OK;
     }
     snprintf(err, errlen, "Phase %s failed with exit code %d%s%s", ph->name, *code,
-            tail ? ": " : "", tail ? tail : "");
+             tail ? ": " : "", tail ? tail : "");
     return OUT_EXIT;
 }
 
@@ -709,7 +721,7 @@ static int make_workdir(struct session *s, char *err, size_t errlen)
         return -1;
     }
     if (snprintf(s->workdir, sizeof(s->workdir), "%s/%s", root, s->claim.sid) >=
-            (int)sizeof(s->workdir)) {
+        (int)sizeof(s->workdir)) {
         snprintf(err, errlen, "the work directory path is too long");
         return -1;
     }
@@ -728,7 +740,7 @@ static void session_drain(struct session *s)
     while (!session_flush(s) && !s->closed) {
         if (now_ms() > give_up) {
             log_error("session %s: %zu events could not be written: %s", s->claim.sid, s->qlen,
-                    store_error(s->r->store));
+                      store_error(s->r->store));
             break;
         }
         usleep(50000);
@@ -776,7 +788,7 @@ static void run_session(struct runner *r, const struct store_claim *claim)
         if (redis_gone(&s, now_ms())) {
             char *msg = xasprintf("Redis was unreachable for more than %d s; the workflow was "
                                   "stopped before phase %s",
-                    s.cfg->redis_retry, ph->name);
+                                  s.cfg->redis_retry, ph->name);
             emit_error(&s, msg, 0, "redis");
             free(msg);
             ended = true;

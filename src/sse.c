@@ -27,22 +27,22 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define SSE_CHUNK          256     /* events per LRANGE */
+#define SSE_CHUNK          256 /* events per LRANGE */
 #define SSE_CACHE_EVENTS   512
 #define SSE_CACHE_BYTES    (1 << 20)
 #define SSE_FEED_BUCKETS   256
 #define SSE_TICK_MS        1000
 #define SSE_RESYNC_MS      5000
-#define SSE_IDLE_BUF_BYTES 4096    /* a drained buffer larger than this is released */
+#define SSE_IDLE_BUF_BYTES 4096 /* a drained buffer larger than this is released */
 
 /* FastCGI record types and the end-of-request status (FastCGI spec 1.0). */
-#define FCGI_VERSION_1    1
-#define FCGI_END_REQUEST  3
-#define FCGI_STDOUT       6
-#define FCGI_MAX_CONTENT  65535
+#define FCGI_VERSION_1   1
+#define FCGI_END_REQUEST 3
+#define FCGI_STDOUT      6
+#define FCGI_MAX_CONTENT 65535
 
 struct cached {
-    char *text;     /* "id: N\nevent: T\ndata: D\n\n" */
+    char *text; /* "id: N\nevent: T\ndata: D\n\n" */
     size_t len;
     bool terminal;
 };
@@ -53,15 +53,15 @@ struct viewer {
     int fd;
     uint16_t request_id;
     struct feed *feed;
-    uint64_t next_id;   /* the one id this viewer may be sent next */
-    struct buf out;     /* framed bytes the socket has not taken yet */
-    bool fetching;      /* its own LRANGE is in flight */
-    bool closed;        /* socket gone; struct kept until the fetch returns */
-    bool ending;        /* END_REQUEST queued; closed once written */
+    uint64_t next_id; /* the one id this viewer may be sent next */
+    struct buf out;   /* framed bytes the socket has not taken yet */
+    bool fetching;    /* its own LRANGE is in flight */
+    bool closed;      /* socket gone; struct kept until the fetch returns */
+    bool ending;      /* END_REQUEST queued; closed once written */
     bool retry_sent;
     bool want_write;
-    int64_t last_write;    /* ms, for keepalives */
-    int64_t blocked_since; /* ms the socket stopped taking bytes; 0 if not */
+    int64_t last_write;                 /* ms, for keepalives */
+    int64_t blocked_since;              /* ms the socket stopped taking bytes; 0 if not */
     struct viewer *prev, *next;         /* feed's viewers */
     struct viewer *all_prev, *all_next; /* every viewer, for the tick */
 };
@@ -72,14 +72,14 @@ struct feed {
     char channel[192];
     struct viewer *viewers;
     size_t nviewers;
-    bool ready;        /* subscribed, and known_last read after that */
-    bool len_pending;  /* LLEN in flight */
+    bool ready;       /* subscribed, and known_last read after that */
+    bool len_pending; /* LLEN in flight */
     bool tail_fetching;
-    bool released;     /* no viewers left; freed when nothing is in flight */
+    bool released; /* no viewers left; freed when nothing is in flight */
     uint64_t known_last;
     /* cache: ids cache_first .. cache_first + cache_count - 1, in a ring */
     struct cached ring[SSE_CACHE_EVENTS];
-    size_t ring_head;  /* slot of cache_first */
+    size_t ring_head; /* slot of cache_first */
     uint64_t cache_first;
     size_t cache_count;
     size_t cache_bytes;
@@ -105,9 +105,14 @@ static void feed_fetch_tail(struct feed *f);
 
 static void frame_header(struct buf *out, int type, uint16_t rid, size_t len, size_t pad)
 {
-    unsigned char h[8] = {FCGI_VERSION_1, (unsigned char)type, (unsigned char)(rid >> 8),
-            (unsigned char)(rid & 0xff), (unsigned char)(len >> 8), (unsigned char)(len & 0xff),
-            (unsigned char)pad, 0};
+    unsigned char h[8] = {FCGI_VERSION_1,
+                          (unsigned char)type,
+                          (unsigned char)(rid >> 8),
+                          (unsigned char)(rid & 0xff),
+                          (unsigned char)(len >> 8),
+                          (unsigned char)(len & 0xff),
+                          (unsigned char)pad,
+                          0};
     buf_append(out, h, 8);
 }
 
@@ -316,7 +321,7 @@ static void viewer_fetch_reply(void *arg, redisReply *r)
 /* Reads up to SSE_CHUNK events from first_id on (ids are list positions
  * + 1). Returns 0 when the read was sent. */
 static int sse_read(struct sse *s, const char *events_key, uint64_t first_id, bus_reply_fn *fn,
-        void *arg)
+                    void *arg)
 {
     char from[24], to[24];
     snprintf(from, sizeof(from), "%llu", (unsigned long long)(first_id - 1));
@@ -347,7 +352,7 @@ static void viewer_pump(struct viewer *v)
 {
     struct feed *f = v->feed;
     while (!v->closed && !v->ending && f->ready && !v->fetching &&
-            buf_used(&v->out) < (size_t)f->sse->cfg->viewer_buffer) {
+           buf_used(&v->out) < (size_t)f->sse->cfg->viewer_buffer) {
         if (v->next_id > f->known_last)
             break; /* caught up: wait for a notification */
         if (cache_has(f, v->next_id)) {
@@ -368,7 +373,7 @@ static void viewer_pump(struct viewer *v)
         if (v->next_id == cache_end)
             feed_fetch_tail(f); /* the shared read serves every caught-up viewer */
         else
-            viewer_fetch(v);    /* behind the cache: a read of its own */
+            viewer_fetch(v); /* behind the cache: a read of its own */
         break;
     }
     if (!v->closed && buf_used(&v->out) > 0)
@@ -475,7 +480,7 @@ static void feed_tail_reply(void *arg, redisReply *r)
             break;
         /* Make room: drop the oldest cached events. */
         while (f->cache_count > 0 &&
-                (f->cache_count == SSE_CACHE_EVENTS || f->cache_bytes > SSE_CACHE_BYTES)) {
+               (f->cache_count == SSE_CACHE_EVENTS || f->cache_bytes > SSE_CACHE_BYTES)) {
             struct cached *old = &f->ring[f->ring_head];
             f->cache_bytes -= old->len;
             free(old->text);
@@ -653,7 +658,7 @@ static void sse_tick(struct loop *l, void *arg)
         struct viewer *next = v->all_next;
         if (v->blocked_since && now - v->blocked_since > stall) {
             log_info("dropping a viewer of %s: it read nothing for %d s", v->feed->sid,
-                    s->cfg->viewer_stall);
+                     s->cfg->viewer_stall);
             viewer_close(v);
         } else if (buf_used(&v->out) == 0 && now - v->last_write >= keepalive && !v->ending) {
             static const char comment[] = ": keepalive\n\n";

@@ -125,8 +125,8 @@ static const char LUA_HEARTBEAT[] =
         "return 0\n";
 
 enum { S_CREATE, S_CLAIM, S_APPEND, S_CANCEL, S_HEARTBEAT, S_COUNT };
-static const char *const store_scripts[S_COUNT] = {
-        LUA_CREATE, LUA_CLAIM, LUA_APPEND, LUA_CANCEL, LUA_HEARTBEAT};
+static const char *const store_scripts[S_COUNT] = {LUA_CREATE, LUA_CLAIM, LUA_APPEND, LUA_CANCEL,
+                                                   LUA_HEARTBEAT};
 
 struct store {
     const struct config *cfg;
@@ -160,7 +160,8 @@ const char *store_error(const struct store *st)
     return st->err[0] ? st->err : "no error";
 }
 
-static void store_fail(struct store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void store_fail(struct store *st, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
 
 static void store_fail(struct store *st, const char *fmt, ...)
 {
@@ -194,7 +195,7 @@ static int store_load_scripts(struct store *st)
             return STORE_DOWN;
         if (r->type != REDIS_REPLY_STRING || r->len != 40) {
             store_fail(st, "Redis: SCRIPT LOAD failed: %s",
-                    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+                       r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
             freeReplyObject(r);
             return STORE_DOWN;
         }
@@ -210,7 +211,8 @@ static int store_connect(struct store *st)
     if (st->ctx)
         return STORE_OK;
     const struct redis_addr *a = &st->cfg->redis;
-    struct timeval ctv = {STORE_CONNECT_TIMEOUT_MS / 1000, (STORE_CONNECT_TIMEOUT_MS % 1000) * 1000};
+    struct timeval ctv = {STORE_CONNECT_TIMEOUT_MS / 1000,
+                          (STORE_CONNECT_TIMEOUT_MS % 1000) * 1000};
     redisContext *c = a->path ? redisConnectUnixWithTimeout(a->path, ctv)
                               : redisConnectWithTimeout(a->host, a->port, ctv);
     if (!c || c->err) {
@@ -295,7 +297,7 @@ int store_ping(struct store *st)
 }
 
 void store_session_key(const struct config *cfg, const char *sid, const char *what, char *out,
-        size_t len)
+                       size_t len)
 {
     snprintf(out, len, "%s{%s}:%s", cfg->key_prefix, sid, what);
 }
@@ -315,7 +317,7 @@ static bool is_noscript(const redisReply *r)
  * store_request); claim is not. Returns the reply (maybe an error reply) or
  * NULL when down. */
 static redisReply *store_eval(struct store *st, int script, bool repeatable, int nkeys,
-        const char **keys, int nargs, const char **args)
+                              const char **keys, int nargs, const char **args)
 {
     const char *argv[32];
     char nk[8];
@@ -333,7 +335,8 @@ static redisReply *store_eval(struct store *st, int script, bool repeatable, int
             return NULL;
         /* SHA1 of the script text: the same on every connection. */
         argv[1] = st->sha[script];
-        redisReply *r = repeatable ? store_request(st, argc, argv) : store_call(st, argc, argv, NULL);
+        redisReply *r =
+                repeatable ? store_request(st, argc, argv) : store_call(st, argc, argv, NULL);
         if (!r || !is_noscript(r) || attempt == 1)
             return r;
         freeReplyObject(r);
@@ -351,7 +354,7 @@ static int store_reply_int(struct store *st, redisReply *r, long long *out)
         return STORE_DOWN;
     if (r->type != REDIS_REPLY_INTEGER) {
         snprintf(st->err, sizeof(st->err), "Redis: %s",
-                r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply type");
+                 r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply type");
         freeReplyObject(r);
         return STORE_DOWN;
     }
@@ -366,7 +369,7 @@ static void now_iso(char out[32])
 }
 
 enum store_create store_create(struct store *st, const char *sid, const char *proof_type,
-        const char *results, const char *step)
+                               const char *results, const char *step)
 {
     const struct config *cfg = st->cfg;
     char state[160], events[160], queue[96], notify[160], qchan[96], ttl[16], maxq[16], now[32];
@@ -412,7 +415,7 @@ static const char *hash_get(const redisReply *h, const char *name)
 {
     for (size_t i = 0; i + 1 < h->elements; i += 2)
         if (h->element[i]->type == REDIS_REPLY_STRING && strcmp(h->element[i]->str, name) == 0 &&
-                h->element[i + 1]->type == REDIS_REPLY_STRING)
+            h->element[i + 1]->type == REDIS_REPLY_STRING)
             return h->element[i + 1]->str;
     return NULL;
 }
@@ -420,7 +423,7 @@ static const char *hash_get(const redisReply *h, const char *name)
 /* Several commands in one round trip; the replies in order. Like
  * store_request, repeated once on a new connection after a stale one. */
 static int store_pipeline(struct store *st, int n, const int *argcs, const char **const *argvs,
-        redisReply **replies)
+                          redisReply **replies)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         bool reused = st->ctx != NULL;
@@ -516,8 +519,7 @@ int store_state_json(struct store *st, const char *sid, bool with_logs, char **j
 enum store_cancel store_cancel(struct store *st, const char *sid)
 {
     const struct config *cfg = st->cfg;
-    char state[160], events[160], queue[96], running[96], notify[160], cchan[96], ttl[16],
-            now[32];
+    char state[160], events[160], queue[96], running[96], notify[160], cchan[96], ttl[16], now[32];
     store_session_key(cfg, sid, "state", state, sizeof(state));
     store_session_key(cfg, sid, "events", events, sizeof(events));
     store_session_key(cfg, sid, "notify", notify, sizeof(notify));
@@ -563,7 +565,7 @@ int store_claim(struct store *st, const char *instance, struct store_claim *out)
         return STORE_DOWN;
     int rc = 0;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-            r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->len <= STORE_SID_MAX) {
+        r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->len <= STORE_SID_MAX) {
         memset(out, 0, sizeof(*out));
         snprintf(out->sid, sizeof(out->sid), "%s", r->element[0]->str);
         if (r->element[1]->type == REDIS_REPLY_STRING)
@@ -586,7 +588,7 @@ int store_claim(struct store *st, const char *instance, struct store_claim *out)
 enum append_stop { APPEND_ALL, APPEND_DOWN, APPEND_NOSCRIPT, APPEND_CLOSED, APPEND_ERROR };
 
 static size_t store_append_batch(struct store *st, const char *sid, const struct store_event *ev,
-        size_t n, enum append_stop *stop)
+                                 size_t n, enum append_stop *stop)
 {
     const struct config *cfg = st->cfg;
     char state[160], events[160], running[96], notify[160], ttl[16], now[32];
@@ -640,7 +642,7 @@ static size_t store_append_batch(struct store *st, const char *sid, const struct
                 *stop = APPEND_NOSCRIPT;
             } else {
                 snprintf(st->err, sizeof(st->err), "Redis: %s",
-                        r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+                         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
                 *stop = APPEND_ERROR;
             }
         }
@@ -650,7 +652,7 @@ static size_t store_append_batch(struct store *st, const char *sid, const struct
 }
 
 int store_append(struct store *st, const char *sid, const struct store_event *ev, size_t n,
-        bool *closed)
+                 bool *closed)
 {
     *closed = false;
     if (store_connect(st) != STORE_OK)
@@ -705,7 +707,7 @@ int store_counts(struct store *st, long *queued, long *running)
     const char *a2[] = {"ZCARD", run};
     long long q, r;
     if (store_reply_int(st, store_request(st, 2, a1), &q) != STORE_OK ||
-            store_reply_int(st, store_request(st, 2, a2), &r) != STORE_OK)
+        store_reply_int(st, store_request(st, 2, a2), &r) != STORE_OK)
         return STORE_DOWN;
     *queued = (long)q;
     *running = (long)r;

@@ -49,7 +49,7 @@ int store_ping(struct store *st);
 
 /* Key and channel names. */
 void store_session_key(const struct config *cfg, const char *sid, const char *what, char *out,
-        size_t len);
+                       size_t len);
 void store_global_key(const struct config *cfg, const char *what, char *out, size_t len);
 
 enum store_create {
@@ -61,7 +61,7 @@ enum store_create {
 /* Creates a queued session with its first status event, unless one with
  * this id exists. results is the initial results object (JSON). */
 enum store_create store_create(struct store *st, const char *sid, const char *proof_type,
-        const char *results, const char *step);
+                               const char *results, const char *step);
 
 /* What a stream request needs to know. */
 struct store_head {
@@ -92,7 +92,7 @@ struct store_claim {
 int store_claim(struct store *st, const char *instance, struct store_claim *out);
 
 struct store_event {
-    uint64_t seq;        /* the runner's sequence number, for exactly-once retries */
+    uint64_t seq; /* the runner's sequence number, for exactly-once retries */
     const char *type;
     const char *payload;
     const char **fields; /* state hash updates: name, value, name, value... */
@@ -102,7 +102,7 @@ struct store_event {
  * (retried ones already stored count), or STORE_DOWN. *closed is set when
  * the session no longer takes events (expired, or already ended). */
 int store_append(struct store *st, const char *sid, const struct store_event *ev, size_t n,
-        bool *closed);
+                 bool *closed);
 
 /* Refreshes a running session's heartbeat; *cancel tells whether a cancel
  * was asked, *closed whether the session is no longer running. */

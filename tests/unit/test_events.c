@@ -26,7 +26,7 @@ static void test_log_status_error_payloads(void **state)
     struct json_object *o = json_tokener_parse(s);
     assert_non_null(o);
     assert_string_equal(json_object_get_string(json_object_object_get(o, "message")),
-            "a \"quoted\"/path\tline");
+                        "a \"quoted\"/path\tline");
     assert_string_equal(json_object_get_string(json_object_object_get(o, "stream")), "stderr");
     assert_string_equal(json_object_get_string(json_object_object_get(o, "type")), "error");
     assert_null(strchr(s, '\n'));
@@ -37,23 +37,31 @@ static void test_log_status_error_payloads(void **state)
     /* Compared up to the timestamp, which is checked for its form. */
     s = event_status_json("verifying", 40, "Phase 2", true);
     assert_then_timestamp(s, "{\"phase\":\"verifying\",\"progress\":40,\"step\":\"Phase 2\","
-                           "\"skipped\":true,\"timestamp\":\"");
+                             "\"skipped\":true,\"timestamp\":\"");
     free(s);
     s = event_error_json("boom", "gen", 3, NULL);
     assert_then_timestamp(s, "{\"error\":\"boom\",\"phase\":\"gen\",\"code\":3,\"timestamp\":\"");
     free(s);
     s = event_error_json("late", NULL, 0, "timeout");
-    assert_then_timestamp(s, "{\"error\":\"late\",\"phase\":null,\"code\":\"timeout\",\"timestamp\":\"");
+    assert_then_timestamp(
+            s, "{\"error\":\"late\",\"phase\":null,\"code\":\"timeout\",\"timestamp\":\"");
     free(s);
 }
 
 static void test_the_state_splices_results_and_logs(void **state)
 {
     (void)state;
-    struct workflow_state ws = {.session_id = "S", .proof_type = "plonk", .status = "queued",
-            .phase = "queued", .current_step = "wait", .progress = 0, .queue_position = 2,
-            .results = "{\"generatedProofs\":{\"plonk\":[]}}", .start_time = "T0",
-            .last_update = "T1", .last_event_id = 5};
+    struct workflow_state ws = {.session_id = "S",
+                                .proof_type = "plonk",
+                                .status = "queued",
+                                .phase = "queued",
+                                .current_step = "wait",
+                                .progress = 0,
+                                .queue_position = 2,
+                                .results = "{\"generatedProofs\":{\"plonk\":[]}}",
+                                .start_time = "T0",
+                                .last_update = "T1",
+                                .last_event_id = 5};
     const char logs[] = "[{\"message\":\"m\"}]";
     char *s = event_state_json(&ws, logs, strlen(logs));
     assert_string_equal(s, "{\"sessionId\":\"S\",\"proofType\":\"plonk\",\"status\":\"queued\","

@@ -18,7 +18,8 @@ static const char PIPELINE[] =
         " \"phases\": [{\"name\": \"gen\", \"step\": \"Generating\", \"progress\": [10, 50],"
         "  \"command\": [\"bin/x\", \"{proofType}\", \"{sessionId}\"], \"cwd\": \".\","
         "  \"extract\": ["
-        "   {\"pattern\": \"(\\\\S+_proof\\\\.json)\", \"append\": \"proofs.{proofType}\", \"unique\": true},"
+        "   {\"pattern\": \"(\\\\S+_proof\\\\.json)\", \"append\": \"proofs.{proofType}\", "
+        "\"unique\": true},"
         "   {\"pattern\": \"ok\", \"count\": \"stats.ok\"},"
         "   {\"pattern\": \"gas (\\\\S+)\", \"set\": \"stats.gas\", \"as\": \"number\"},"
         "   {\"pattern\": \"name (\\\\w+)\", \"set\": \"stats.name\"},"
@@ -75,7 +76,8 @@ static void test_the_pipeline_is_parsed_into_its_struct(void **state)
     assert_string_equal(e, "SID");
     free(e);
     struct json_object *t = pipeline_results_template(p);
-    assert_string_equal(json_object_to_json_string_ext(t, JSON_C_TO_STRING_PLAIN),
+    assert_string_equal(
+            json_object_to_json_string_ext(t, JSON_C_TO_STRING_PLAIN),
             "{\"proofs\":{\"groth16\":[],\"plonk\":[]},\"stats\":{\"ok\":0,\"gas\":null,"
             "\"name\":null,\"evil\":0},\"txs\":[]}");
     json_object_put(t);
@@ -99,20 +101,22 @@ static void test_every_action(void **state)
     feed(x, p, "ok", &s);
     feed(x, p, "gas 1.5M", &s);
     feed(x, p, "gas 250k", &s);
-    feed(x, p, "gas lots", &s);  /* not a number: ignored */
+    feed(x, p, "gas lots", &s); /* not a number: ignored */
     feed(x, p, "name alice", &s);
     feed(x, p, "50%", &s);
     feed(x, p, "tx 0xab https://e/tx", &s);
     feed(x, p, "tx 0xcd", &s);
-    assert_string_equal(extract_results_json(x),
+    assert_string_equal(
+            extract_results_json(x),
             "{\"proofs\":{\"groth16\":[],\"plonk\":[\"a_proof.json\",\"b_proof.json\"]},"
             "\"stats\":{\"ok\":2,\"gas\":250000,\"name\":\"alice\",\"evil\":0},"
             "\"txs\":[\"0xab\",\"0xcd\"]}");
     assert_int_equal(s.nprogress, 1);
     assert_int_equal(s.progress[0], 30); /* 50% of 10..50 */
     assert_int_equal(s.nevents, 2);
-    const char *want[] = {"transaction {\"txHash\":\"0xab\",\"url\":\"https://e/tx\",\"n\":1,"
-                          "\"tags\":[\"0xab!\"],\"timestamp\":\"",
+    const char *want[] = {
+            "transaction {\"txHash\":\"0xab\",\"url\":\"https://e/tx\",\"n\":1,"
+            "\"tags\":[\"0xab!\"],\"timestamp\":\"",
             "transaction {\"txHash\":\"0xcd\",\"url\":\"\",\"n\":1,\"tags\":[\"0xcd!\"],"
             "\"timestamp\":\""};
     for (int i = 0; i < 2; i++) {
@@ -139,10 +143,9 @@ static void test_a_catastrophic_pattern_is_bounded(void **state)
     line[sizeof(line) - 2] = 'b';
     line[sizeof(line) - 1] = '\0';
     feed(x, p, line, &s); /* (a+)+$ against aaaa...b: the match limit stops it */
-    assert_string_equal(json_object_to_json_string(
-                                json_object_object_get(json_object_object_get(extract_results(x),
-                                        "stats"), "evil")),
-            "0");
+    assert_string_equal(json_object_to_json_string(json_object_object_get(
+                                json_object_object_get(extract_results(x), "stats"), "evil")),
+                        "0");
     extract_free(x);
     pipeline_free(p);
 }
@@ -153,8 +156,8 @@ static void test_numbers_with_suffixes(void **state)
     struct {
         const char *in;
         double want;
-    } ok[] = {{"250k", 250000}, {"1.5M", 1500000}, {"42", 42}, {"1,234,567", 1234567},
-            {"3 k", 3000}, {"2G", 2e9}, {" 7.25 ", 7.25}};
+    } ok[] = {{"250k", 250000}, {"1.5M", 1500000}, {"42", 42},      {"1,234,567", 1234567},
+              {"3 k", 3000},    {"2G", 2e9},       {" 7.25 ", 7.25}};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         double v;
         assert_true(extract_parse_number(ok[i].in, &v));

@@ -80,9 +80,16 @@ static void test_invalid_utf8_becomes_replacement_characters(void **state)
 {
     (void)state;
     struct line_rules r = {.limit = 200};
-    const char in[] = "a\xff" "b\xc3" "c\xc0\xaf" "d\xed\xa0\x80" "e\xf4\x90\x80\x80" "f\xe2\x9c\x85";
+    const char in[] = "a\xff"
+                      "b\xc3"
+                      "c\xc0\xaf"
+                      "d\xed\xa0\x80"
+                      "e\xf4\x90\x80\x80"
+                      "f\xe2\x9c\x85";
     char *out = clean(&r, in, sizeof(in) - 1);
-    assert_string_equal(out, "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd\xef\xbf\xbd"
+    assert_string_equal(out, "a\xef\xbf\xbd"
+                             "b\xef\xbf\xbd"
+                             "c\xef\xbf\xbd\xef\xbf\xbd"
                              "d\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
                              "e\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
                              "f\xe2\x9c\x85");
@@ -104,7 +111,8 @@ static void test_secrets_are_masked_longest_first_even_behind_controls(void **st
     (void)state;
     const char *secrets[] = {"abc", "abcdef", ""};
     struct line_rules r = {.limit = 200, .secrets = secrets, .nsecrets = 3};
-    const char in[] = "x abcdef y abc z ab\x01" "cdef";
+    const char in[] = "x abcdef y abc z ab\x01"
+                      "cdef";
     char *out = clean(&r, in, sizeof(in) - 1);
     assert_string_equal(out, "x *** y *** z ***");
     free(out);

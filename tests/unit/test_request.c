@@ -9,7 +9,7 @@
 #include "request.h"
 
 static int parse(struct request *r, const char *method, const char *path, const char *query,
-        const char *leid)
+                 const char *leid)
 {
     char err[256];
     return request_parse(r, method, path, query, leid, "/api/workflow", err, sizeof(err));
@@ -42,9 +42,13 @@ static void test_session_ids(void **state)
     assert_string_equal(r.session_id, "Abc_-123");
     assert_int_equal(parse(&r, "GET", "/api/workflow", "sessionId=abc%2D1234", NULL), 0);
     assert_string_equal(r.session_id, "abc-1234");
-    const char *bad[] = {"sessionId=short", "sessionId=abcdefg!", "sessionId=abcd%20efg",
-            "sessionId=abcdefgh%00", "sessionId=abcdefgh%zz", "sessionId=abcdefgh%4",
-            "sessionId=abcdefgh&sessionId=abcdefgh"};
+    const char *bad[] = {"sessionId=short",
+                         "sessionId=abcdefg!",
+                         "sessionId=abcd%20efg",
+                         "sessionId=abcdefgh%00",
+                         "sessionId=abcdefgh%zz",
+                         "sessionId=abcdefgh%4",
+                         "sessionId=abcdefgh&sessionId=abcdefgh"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(parse(&r, "GET", "/api/workflow", bad[i], NULL), 400);
     char longid[100] = "sessionId=";
@@ -58,7 +62,8 @@ static void test_the_header_wins_over_the_parameter(void **state)
 {
     (void)state;
     struct request r;
-    assert_int_equal(parse(&r, "GET", "/api/workflow", "sessionId=abcdefgh&lastEventId=3", NULL), 0);
+    assert_int_equal(parse(&r, "GET", "/api/workflow", "sessionId=abcdefgh&lastEventId=3", NULL),
+                     0);
     assert_true(r.has_last_id);
     assert_int_equal(r.last_id, 3);
     assert_int_equal(parse(&r, "GET", "/api/workflow", "sessionId=abcdefgh&lastEventId=3", "7"), 0);
@@ -68,14 +73,15 @@ static void test_the_header_wins_over_the_parameter(void **state)
     assert_int_equal(parse(&r, "GET", "/api/workflow", "sessionId=abcdefgh", "-1"), 400);
     assert_int_equal(parse(&r, "GET", "/api/workflow", "lastEventId=1e3", NULL), 400);
     assert_int_equal(parse(&r, "GET", "/api/workflow", "lastEventId=99999999999999999999", NULL),
-            400);
+                     400);
 }
 
 static void test_unknown_parameters_are_ignored_logs_is_checked(void **state)
 {
     (void)state;
     struct request r;
-    assert_int_equal(parse(&r, "GET", "/api/workflow/state", "_=123&x&sessionId=abcdefgh", NULL), 0);
+    assert_int_equal(parse(&r, "GET", "/api/workflow/state", "_=123&x&sessionId=abcdefgh", NULL),
+                     0);
     assert_true(r.logs);
     assert_int_equal(parse(&r, "GET", "/api/workflow/state", "logs=0", NULL), 0);
     assert_false(r.logs);
