@@ -9,8 +9,9 @@
 // appended); SESSION_ID (labels the attestation). Pointing RPC_URL,
 // ATTESTOR_ADDRESS and PRIVATE_KEY at a public test network works the same.
 //
-// Each proof is recorded in the Attestor by the keccak256 hash of its file's
-// bytes. All transactions are sent first, then their receipts awaited:
+// Each proof (a groth16 or plonk .json, a stark .ub) is recorded in the
+// Attestor by the keccak256 hash of its file's bytes. All transactions are
+// sent first, then their receipts awaited:
 //   Transaction sent: 0x<64 hex>[ <explorer url>]
 //   Attested! TX: 0x<64 hex>[ <explorer url>]          (mined with status 1)
 //   Already attested: <file> (proof hash 0x…, block N) (recorded before: skipped)
@@ -22,7 +23,7 @@ const fs = require('fs');
 const path = require('path');
 const { ethers } = require('ethers');
 const { say, warn, fail, runMain, requireWorkdir } = require('./lib/out.cjs');
-const { listProofs } = require('./lib/systems.cjs');
+const { listProofs, proofPatterns } = require('./lib/systems.cjs');
 const { connect, withDeadline, walletFromKey, artifact, readDeployment } = require('./lib/eth.cjs');
 
 const NAME = 'attest-proofs';
@@ -55,7 +56,7 @@ async function main() {
   }
 
   const proofs = listProofs(workdir);
-  if (proofs.length === 0) fail(`${NAME}: no proofs (*_<type>_proof.json) in ${workdir}`);
+  if (proofs.length === 0) fail(`${NAME}: no proofs (${proofPatterns()}) in ${workdir}`);
 
   const { provider, chainId } = await connect(rpcUrl);
   try {

@@ -2,139 +2,91 @@
 'use strict';
 // Phase 2 of the default pipeline: verify every proof in WORKDIR.
 //
-// Environment: WORKDIR (required), ZK_DIR (the setup, default <repo>/var/zk);
-// RPC_URL and DEPLOYMENT_FILE (written by `scripts/chain start`) to measure
-// on-chain gas as well.
+// Environment: WORKDIR (required), ZK_DIR (the groth16/plonk setup, default
+// <repo>/var/zk), STARK_BIN (the STARK tool, see lib/stark.cjs); RPC_URL and
+// DEPLOYMENT_FILE (written by `scripts/chain start`) to measure the on-chain
+// gas of groth16 and plonk verification.
 //
-// Each proof is verified off-chain with snarkjs against the setup's
-// verification key:
-//   ✅ <circuit> <type> proof Verified
-//   ❌ <circuit> <type> proof FAILED verification        (reason on stderr)
-// With RPC_URL and DEPLOYMENT_FILE, each verified proof is then sent to its
-// deployed Solidity verifier: eth_call must return true, and eth_estimateGas
-// gives the gas of that verification transaction:
-//   <circuit>: <N> gas
-//   Total verification gas: <N> gas                    (always the last gas line)
+// Each proof is verified off-chain: groth16 and plonk with snarkjs against
+// the setup's verification key, stark with the project's C verifier against
+// the proof's statement file:
+//   ✅ <name> <type> proof Verified
+//   ❌ <name> <type> proof FAILED verification        (reason on stderr)
+// Then the gas of the verified proofs, one line each and the total, always
+// the last line that mentions gas:
+//   groth16, plonk (only with RPC_URL and DEPLOYMENT_FILE): each proof is
+//   sent to its deployed Solidity verifier; eth_call must return true, and
+//   eth_estimateGas gives the gas of that verification transaction:
+//     <circuit>: <N> gas
+//     Total verification gas: <N> gas
+//   stark (always; there is no on-chain STARK verifier to measure): the
+//   EIP-2028 calldata gas of submitting the proof's bytes:
+//     <name>: <N> gas (calldata of the proof bytes; no on-chain STARK verifier)
+//     Total calldata gas: <N> gas
 // and finally:
 //   Circuits verified: <count>
 // Exit status: 0 when every proof verified (and, with a chain, verified
 // on-chain too), 1 otherwise.
 
-const fs = require('fs');
-const path = require('path');
-const { ethers } = require('ethers');
 const { say, warn, fail, runMain, requireWorkdir } = require('./lib/out.cjs');
-const zk = require('./lib/zk.cjs');
-const { SYSTEMS, listProofs, publicFileName, releaseCurve } = require('./lib/systems.cjs');
-const { connect, readDeployment, artifact } = require('./lib/eth.cjs');
+const { SYSTEMS, listProofs, proofPaths, proofPatterns, releaseCurve } = require('./lib/systems.cjs');
 
 const NAME = 'verify-with-uzkv';
 
-function readJson(file) {
-  return JSON.parse(fs.readFileSync(file, 'utf8'));
-}
-
-// Off-chain verification of one proof; returns the loaded proof when valid,
-// or null after printing why not.
-async function verifyOffChain(workdir, p) {
-  const failed = (why) => {
-    say(`❌ ${p.circuit} ${p.type} proof FAILED verification`);
-    warn(`${NAME}: ${p.file}: ${why}`);
-    return null;
-  };
-  const system = SYSTEMS[p.type];
-  if (system.missing) return failed(`cannot verify ${p.type} proofs: ${system.missing}`);
-  if (!zk.circuitByName(p.circuit)) return failed(`unknown circuit '${p.circuit}'`);
-  let proof, publicSignals;
-  try {
-    proof = readJson(path.join(workdir, p.file));
-    publicSignals = readJson(path.join(workdir, publicFileName(p.circuit, p.type)));
-  } catch (e) {
-    return failed(`unreadable proof or public signals: ${e.message}`);
-  }
-  const vkey = readJson(zk.circuitFiles(p.circuit).vkey(p.type));
-  let ok = false;
-  try {
-    ok = await system.verify(vkey, publicSignals, proof);
-  } catch (e) {
-    return failed(`malformed proof: ${e.message}`);
-  }
-  if (!ok) return failed('the proof does not verify against the verification key');
-  say(`✅ ${p.circuit} ${p.type} proof Verified`);
-  return { ...p, proof, publicSignals };
-}
-
-// Gas of verifying each proof with its deployed verifier. Returns the number
-// of proofs the on-chain verifier rejected.
-async function measureGas(verified, rpcUrl, deploymentFile, setup) {
-  const deployment = readDeployment(deploymentFile);
-  if (deployment.setupId !== setup.setupId) {
-    throw new Error(
-      `the verifiers in ${deploymentFile} were deployed from another zk setup (${deployment.setupId}, current ${setup.setupId}): restart the chain`,
-    );
-  }
-  const { provider } = await connect(rpcUrl);
-  let total = 0n;
-  let rejected = 0;
-  try {
-    for (const p of verified) {
-      const address = (deployment.verifiers[p.circuit] || {})[p.type];
-      if (!address) throw new Error(`${deploymentFile} has no ${p.type} verifier for ${p.circuit}`);
-      const { abi } = artifact(zk.verifierContractName(p.circuit, p.type));
-      const iface = new ethers.Interface(abi);
-      const data = iface.encodeFunctionData('verifyProof', await SYSTEMS[p.type].solidityArgs(p.proof, p.publicSignals));
-      const [accepted] = iface.decodeFunctionResult('verifyProof', await provider.call({ to: address, data }));
-      if (!accepted) {
-        say(`❌ ${p.circuit} ${p.type} proof FAILED on-chain verification`);
-        warn(`${NAME}: ${p.file}: the verifier at ${address} returned false`);
-        rejected++;
-        continue;
-      }
-      const gas = await provider.estimateGas({ to: address, data });
-      total += gas;
-      say(`${p.circuit}: ${gas} gas`);
-    }
-  } finally {
-    provider.destroy();
-  }
-  say(`Total verification gas: ${total} gas`);
-  return rejected;
+function reportFailure(p, what, why) {
+  say(`❌ ${p.name} ${p.type} proof FAILED ${what}`);
+  warn(`${NAME}: ${p.file}: ${why}`);
 }
 
 async function main() {
   const workdir = requireWorkdir(NAME);
-  const setup = zk.loadSetup();
-  if (setup instanceof Error) fail(`${NAME}: ${setup.message}`);
-
   const proofs = listProofs(workdir);
-  if (proofs.length === 0) fail(`${NAME}: no proofs (*_<type>_proof.json) in ${workdir}`);
+  if (proofs.length === 0) fail(`${NAME}: no proofs (${proofPatterns()}) in ${workdir}`);
   say(`Verifying ${proofs.length} proofs in ${workdir}`);
 
-  const verified = [];
-  for (const p of proofs) {
-    const v = await verifyOffChain(workdir, p);
-    if (v) verified.push(v);
-  }
-  const offChainFailures = proofs.length - verified.length;
-  let rejected = 0;
+  // A WORKDIR holds one proof type; each type present is verified in turn.
+  let failures = 0;
+  let verifiedCount = 0;
   let gasError = false;
-
-  const rpcUrl = process.env.RPC_URL;
-  const deploymentFile = process.env.DEPLOYMENT_FILE;
-  if (rpcUrl && !deploymentFile) {
-    say('Gas: not measured (RPC_URL is set but DEPLOYMENT_FILE is not, so the verifier contracts are unknown)');
-  } else if (rpcUrl && verified.length) {
+  for (const type of [...new Set(proofs.map((p) => p.type))]) {
+    const system = SYSTEMS[type];
+    let ctx;
     try {
-      rejected = await measureGas(verified, rpcUrl, deploymentFile, setup);
+      ctx = await system.prepareVerifying(say);
     } catch (e) {
-      warn(`${NAME}: on-chain gas measurement failed: ${e.message}`);
+      fail(`${NAME}: cannot verify ${type} proofs: ${e.message}`);
+    }
+
+    const verified = [];
+    for (const p of proofs.filter((q) => q.type === type)) {
+      const r = await system.verify(ctx, p.name, proofPaths(workdir, p.name, type));
+      if (r.ok) {
+        say(`✅ ${p.name} ${type} proof Verified`);
+        verified.push({ ...p, data: r.data });
+      } else {
+        reportFailure(p, 'verification', r.why);
+        failures++;
+      }
+    }
+
+    let rejected = 0;
+    const rejectedOnChain = (p, why) => {
+      reportFailure(p, 'on-chain verification', why);
+      rejected++;
+    };
+    try {
+      await system.reportGas(ctx, verified, { say, rejected: rejectedOnChain });
+    } catch (e) {
+      warn(`${NAME}: ${e.message}`);
       gasError = true;
     }
+    failures += rejected;
+    verifiedCount += verified.length - rejected;
   }
 
-  say(`Circuits verified: ${verified.length - rejected}`);
+  say(`Circuits verified: ${verifiedCount}`);
   await releaseCurve();
-  return offChainFailures || rejected || gasError ? 1 : 0;
+  return failures || gasError ? 1 : 0;
 }
 
 runMain(NAME, main);

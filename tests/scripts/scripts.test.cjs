@@ -96,7 +96,7 @@ function pidAlive(pid) {
 
 // The same regular expressions as the default pipeline's rules.
 const RULES = {
-  proof: (type) => new RegExp(`(\\S+_${type}_proof\\.json)`),
+  proof: (type, ext = 'json') => new RegExp(`(\\S+_${type}_proof\\.${ext})`),
   verified: /✅.*Verified/,
   gas: /(\d+(?:\.\d+)?[kKmM]?)\s*gas\b/,
   circuitsVerified: /Circuits verified:\s*(\d+)/,
@@ -187,14 +187,6 @@ test('generate rejects an unknown proof type with exit status 2', async () => {
   const r = await run('generate-all-proofs.cjs', ['snark9'], phaseEnv(dir, 'snark9'));
   assert.equal(r.code, 2);
   assert.match(r.stderr, /unknown proof type 'snark9' \(known: groth16, plonk, stark\)/);
-  assert.deepEqual(fs.readdirSync(dir), []);
-});
-
-test('generate for stark fails saying no STARK prover is installed, and writes nothing', async () => {
-  const dir = newWorkdir('stark');
-  const r = await run('generate-all-proofs.cjs', ['stark'], phaseEnv(dir, 'stark'));
-  assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /no STARK prover is installed/);
   assert.deepEqual(fs.readdirSync(dir), []);
 });
 
@@ -300,6 +292,175 @@ test('attest without PRIVATE_KEY exits non-zero with a clear message', async () 
   const r = await run('attest-proofs.cjs', [], phaseEnv(work.plonk, 'plonk', rest), 30);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /PRIVATE_KEY is not set/);
+});
+
+// ---- stark: the project's C prover and verifier (scripts/lib/stark.cjs) ----
+
+// The three statements generate proves: name -> hash-chain length.
+const STARK_STEPS = { hash_chain_1024: 1024, hash_chain_8192: 8192, hash_chain_65536: 65536 };
+const STARK_NAMES = Object.keys(STARK_STEPS);
+const starkProof = (dir, name) => path.join(dir, `${name}_stark_proof.ub`);
+const starkStatement = (dir, name) => JSON.parse(fs.readFileSync(path.join(dir, `${name}_stark_public.json`), 'utf8'));
+
+// EIP-2028 calldata gas, recomputed here from the file's bytes.
+function calldataGasOfFile(file) {
+  return fs.readFileSync(file).reduce((gas, byte) => gas + (byte === 0 ? 4 : 16), 0);
+}
+
+// What phasestream's `set` rule stores: the last match over all lines.
+function extractedGas(lines) {
+  let value = null;
+  for (const l of lines) {
+    const m = RULES.gas.exec(l);
+    if (m) value = Number(m[1]);
+  }
+  return value;
+}
+
+function assertStarkGenerated(r, dir) {
+  assert.equal(r.code, 0, `exit status; stderr: ${r.stderr}`);
+  const collected = r.lines.map((l) => (RULES.proof('stark', 'ub').exec(l) || [])[1]).filter(Boolean);
+  assert.deepEqual(collected, STARK_NAMES.map((n) => `${n}_stark_proof.ub`), `the rule collects exactly the three names:\n${r.stdout}`);
+  for (const name of STARK_NAMES) {
+    assert.ok(r.lines.some((l) => new RegExp(`^✓ ${name}_stark_proof\\.ub \\(\\d+\\.\\d s\\)$`).test(l)), `announcement of ${name}`);
+    assert.equal(fs.readFileSync(starkProof(dir, name)).subarray(0, 4).toString(), 'PSTK', `${name}: a proof file`);
+    const st = starkStatement(dir, name);
+    assert.equal(st.steps, STARK_STEPS[name], `${name}: statement length`);
+    assert.match(st.output, /^[0-9a-f]{32}$/);
+  }
+  assert.equal(new Set(STARK_NAMES.map((n) => starkStatement(dir, n).output)).size, 3, 'three different outputs');
+  assert.ok(r.seconds < PHASE_TIMEOUT_S.generating, `generation took ${r.seconds.toFixed(1)} s`);
+}
+
+test('generate stark writes three proofs of three hash-chain statements, each announced by one line, within the phase timeout', async () => {
+  work.stark = newWorkdir('stark');
+  const r = await run('generate-all-proofs.cjs', ['stark'], phaseEnv(work.stark, 'stark'));
+  assertStarkGenerated(r, work.stark);
+});
+
+test('verify accepts the stark proofs with the C verifier and reports the calldata gas of their bytes, the total last', async () => {
+  const r = await run('verify-with-uzkv.cjs', [], phaseEnv(work.stark, 'stark', chainEnv), PHASE_TIMEOUT_S.verifying);
+  assert.equal(r.code, 0, `exit status; stderr: ${r.stderr}`);
+  let total = 0;
+  for (const name of STARK_NAMES) {
+    assert.ok(r.lines.includes(`✅ ${name} stark proof Verified`), `${name} verified:\n${r.stdout}`);
+    const gas = calldataGasOfFile(starkProof(work.stark, name));
+    assert.ok(r.lines.includes(`${name}: ${gas} gas (calldata of the proof bytes; no on-chain STARK verifier)`), `${name}: ${gas} gas:\n${r.stdout}`);
+    total += gas;
+  }
+  const gasLines = r.lines.filter((l) => RULES.gas.test(l));
+  assert.equal(gasLines[gasLines.length - 1], `Total calldata gas: ${total} gas`, 'the total is the last gas line');
+  assert.equal(extractedGas(r.lines), total, 'phasestream reads the total');
+  assert.equal(r.lines[r.lines.length - 1], 'Circuits verified: 3');
+});
+
+test('verify rejects a stark proof with one byte flipped: the ❌ line, exit status 1, the others still verify', async () => {
+  const dir = copyWorkdir(work.stark, 'tampered-stark');
+  const file = starkProof(dir, 'hash_chain_8192');
+  const bytes = fs.readFileSync(file);
+  bytes[Math.floor(bytes.length / 2)] ^= 0x01; // inside the query openings
+  fs.writeFileSync(file, bytes);
+  const r = await run('verify-with-uzkv.cjs', [], phaseEnv(dir, 'stark'), PHASE_TIMEOUT_S.verifying);
+  assert.equal(r.code, 1);
+  assert.ok(r.lines.includes('❌ hash_chain_8192 stark proof FAILED verification'), r.stdout);
+  assert.match(r.stderr, /hash_chain_8192_stark_proof\.ub: invalid proof: .* \(stark exit 1\)/);
+  assert.ok(r.lines.includes('✅ hash_chain_1024 stark proof Verified'), r.stdout);
+  assert.ok(r.lines.includes('✅ hash_chain_65536 stark proof Verified'), r.stdout);
+  const untouched = ['hash_chain_1024', 'hash_chain_65536'].map((n) => calldataGasOfFile(starkProof(dir, n)));
+  assert.equal(extractedGas(r.lines), untouched[0] + untouched[1], 'gas of the verified proofs only');
+  assert.ok(r.lines.includes('Circuits verified: 2'), r.stdout);
+});
+
+test('generate stark draws a new secret every run, and a proof fails against the other run\'s statement', async () => {
+  const again = newWorkdir('stark-again');
+  const r = await run('generate-all-proofs.cjs', ['stark'], phaseEnv(again, 'stark'));
+  assertStarkGenerated(r, again);
+  for (const name of STARK_NAMES) {
+    assert.notEqual(starkStatement(again, name).output, starkStatement(work.stark, name).output, `${name}: new output`);
+  }
+  const dir = copyWorkdir(work.stark, 'stark-swapped-statement');
+  fs.copyFileSync(path.join(again, 'hash_chain_1024_stark_public.json'), path.join(dir, 'hash_chain_1024_stark_public.json'));
+  const v = await run('verify-with-uzkv.cjs', [], phaseEnv(dir, 'stark'), PHASE_TIMEOUT_S.verifying);
+  assert.equal(v.code, 1);
+  assert.ok(v.lines.includes('❌ hash_chain_1024 stark proof FAILED verification'), v.stdout);
+  assert.match(v.stderr, /proof is for another statement/);
+  assert.ok(v.lines.includes('Circuits verified: 2'), v.stdout);
+});
+
+test('verify rejects a valid stark proof renamed as another statement', async () => {
+  const dir = newWorkdir('stark-renamed');
+  for (const kind of ['proof.ub', 'public.json']) {
+    fs.copyFileSync(path.join(work.stark, `hash_chain_1024_stark_${kind}`), path.join(dir, `hash_chain_8192_stark_${kind}`));
+  }
+  const r = await run('verify-with-uzkv.cjs', [], phaseEnv(dir, 'stark'), PHASE_TIMEOUT_S.verifying);
+  assert.equal(r.code, 1);
+  assert.ok(r.lines.includes('❌ hash_chain_8192 stark proof FAILED verification'), r.stdout);
+  assert.match(r.stderr, /the statement is for 1024 steps, hash_chain_8192 is 8192/);
+  assert.ok(r.lines.includes('Circuits verified: 0'), r.stdout);
+});
+
+test('attest records the keccak256 of each stark proof file in transactions the chain confirms with status 1', async () => {
+  const { ethers } = require(path.join(SCRIPTS, 'node_modules', 'ethers'));
+  const r = await run('attest-proofs.cjs', [], phaseEnv(work.stark, 'stark', chainEnv), PHASE_TIMEOUT_S.attesting);
+  assert.equal(r.code, 0, r.stderr);
+  const sent = r.lines.filter((l) => l.startsWith('Transaction sent: ')).map((l) => RULES.tx.exec(l)[1]);
+  const mined = r.lines.filter((l) => l.startsWith('Attested! TX: ')).map((l) => RULES.tx.exec(l)[1]);
+  assert.equal(sent.length, 3, r.stdout);
+  assert.deepEqual([...mined].sort(), [...sent].sort(), 'every sent transaction is reported mined');
+  const attested = [];
+  for (const hash of mined) {
+    const receipt = await rpc(chainEnv.RPC_URL, 'eth_getTransactionReceipt', [hash]);
+    assert.equal(receipt.status, '0x1', `receipt of ${hash}`);
+    assert.equal(receipt.to.toLowerCase(), chainEnv.ATTESTOR_ADDRESS.toLowerCase());
+    attested.push(receipt.logs[0].topics[1]); // Attested(bytes32 indexed proofHash, ...)
+  }
+  const expected = STARK_NAMES.map((n) => ethers.keccak256(fs.readFileSync(starkProof(work.stark, n))));
+  assert.deepEqual(attested.sort(), expected.sort(), 'the attested hashes are those of the .ub files');
+});
+
+test('generate and verify stark fail with a clear message when STARK_BIN is not an executable file', async () => {
+  const dir = newWorkdir('stark-bad-bin');
+  const env = phaseEnv(dir, 'stark', { STARK_BIN: path.join(tmp, 'no-such-stark') });
+  const g = await run('generate-all-proofs.cjs', ['stark'], env);
+  assert.equal(g.code, 1);
+  assert.match(g.stderr, /cannot generate stark proofs: STARK_BIN is set to \S+no-such-stark, which is not an executable file/);
+  assert.deepEqual(fs.readdirSync(dir), [], 'nothing written');
+  const v = await run('verify-with-uzkv.cjs', [], { ...env, WORKDIR: work.stark }, PHASE_TIMEOUT_S.verifying);
+  assert.equal(v.code, 1);
+  assert.match(v.stderr, /cannot verify stark proofs: STARK_BIN is set to/);
+  assert.equal(v.lines.filter((l) => RULES.verified.test(l)).length, 0);
+});
+
+test('installed scripts find the stark tool in libexec/phasestream, and without it name what is missing and how to build it', async () => {
+  // The layout of `make install`: share/phasestream/scripts next to libexec/phasestream/stark.
+  const prefix = path.join(tmp, 'prefix');
+  const scripts = path.join(prefix, 'share', 'phasestream', 'scripts');
+  const tool = path.join(prefix, 'libexec', 'phasestream', 'stark');
+  fs.cpSync(SCRIPTS, scripts, { recursive: true, filter: (src) => path.basename(src) !== 'node_modules' });
+  fs.symlinkSync(path.join(SCRIPTS, 'node_modules'), path.join(scripts, 'node_modules'));
+  fs.mkdirSync(path.dirname(tool), { recursive: true });
+  fs.copyFileSync(path.join(TOP, 'build', 'stark'), tool);
+  fs.chmodSync(tool, 0o755);
+  const { STARK_BIN, ...env } = baseEnv();
+  const runInstalled = (script, args, workdir) =>
+    new Promise((resolve) => {
+      execFile(path.join(scripts, script), args, { env: { ...env, WORKDIR: workdir }, timeout: 60000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? err.code : 0, stdout, stderr, lines: stdout.split('\n').filter(Boolean) }),
+      );
+    });
+
+  const v = await runInstalled('verify-with-uzkv.cjs', [], work.stark);
+  assert.equal(v.code, 0, v.stderr);
+  assert.ok(v.lines.includes(`STARK verifier: ${tool}`), v.stdout);
+  assert.equal(v.lines.filter((l) => RULES.verified.test(l)).length, 3, v.stdout);
+
+  fs.rmSync(tool);
+  const dir = newWorkdir('stark-no-tool');
+  const g = await runInstalled('generate-all-proofs.cjs', ['stark'], dir);
+  assert.equal(g.code, 1);
+  assert.ok(g.stderr.includes(`neither ${path.join(prefix, 'share', 'phasestream', 'build', 'stark')} nor ${tool} exists`), g.stderr);
+  assert.match(g.stderr, /build it with 'make build\/stark'/);
+  assert.deepEqual(fs.readdirSync(dir), [], 'nothing written');
 });
 
 test('chain stop ends the chain process and removes its environment', async () => {
