@@ -244,13 +244,26 @@ SANDBOX = r'''
 # /var/lib (it holds the StateDirectory); then the environment and the
 # command line.
 set -e
-mount --bind "$1" /run
+# The checkout stands in for the installed files (the prefix lives in it),
+# so it must stay visible where it is even when it lies in a tree the
+# sandbox hides (a clone in /tmp or in a home directory): a copy of it is
+# carried through /run and put back over the hidden path below.
+mkdir -p "$1/.repo"
+mount --bind "$PS_REPO" "$1/.repo"
+mount --rbind "$1" /run
 mount --bind "$2" /var/lib
 mount -t tmpfs -o mode=1777 tmpfs /tmp          # PrivateTmp=yes
 mount -t tmpfs -o mode=1777 tmpfs /var/tmp
 for d in /home /root; do                        # ProtectHome=yes
     if [ -d "$d" ]; then mount -t tmpfs -o mode=0755 tmpfs "$d"; fi
 done
+case "$PS_REPO" in
+/tmp/*|/var/tmp/*|/home/*|/root/*)
+    mkdir -p "$PS_REPO"
+    mount --bind /run/.repo "$PS_REPO"
+    mount -o remount,bind,ro "$PS_REPO"
+    ;;
+esac
 # ProtectSystem=strict: every other mount read-only (API file systems aside).
 awk '{print $5}' /proc/self/mountinfo | sort -u | while read -r m; do
     case "$m" in
