@@ -479,6 +479,21 @@ def stream(port, sid, last_event_id=None, param=None, **kw):
     return EventStream(port, path, last_event_id=last_event_id, **kw)
 
 
+def line_latencies(port, sid, word="clock"):
+    """Milliseconds from the printing of each `<word> <epoch-ms>` line of a
+    session to this client reading it as an event, over its whole stream."""
+    es = stream(port, sid)
+    lat = []
+    while True:
+        e = es.next()
+        if e is None:
+            break
+        if e.type == "log" and e.data["message"].startswith(word + " "):
+            lat.append((e.at - int(e.data["message"].split()[1]) / 1000.0) * 1000)
+    es.close()
+    return lat
+
+
 def follow(port, sid, **kw):
     """Every event of the session, to its end."""
     es = stream(port, sid, **kw)
@@ -585,19 +600,39 @@ def rss_kib(pid):
     return 0
 
 
-def zombies_of(ppid):
+def proc_stat(pid):
+    """(state, ppid) of a process, or None when it is gone."""
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])
+
+
+def alive(pid):
+    st = proc_stat(pid)
+    return st is not None and st[0] != "Z"
+
+
+def _children(ppid, zombies):
     out = []
     for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] == "Z" and int(fields[1]) == ppid:
-            out.append(int(pid))
-    return out
+        if pid.isdigit():
+            st = proc_stat(pid)
+            if st and st[1] == ppid and (st[0] == "Z") == zombies:
+                out.append(int(pid))
+    return sorted(out)
+
+
+def children_of(ppid):
+    """Live children of ppid."""
+    return _children(ppid, False)
+
+
+def zombies_of(ppid):
+    """Children of ppid that nobody reaped."""
+    return _children(ppid, True)
 
 
 # -------------------------------------------------------------- FastCGI --

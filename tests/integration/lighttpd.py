@@ -17,7 +17,7 @@ import signal
 import socket
 import subprocess
 
-from harness import ROOT, SANITIZER_MARKS, free_port, wait_for
+from harness import ROOT, SANITIZER_MARKS, alive, children_of, free_port, wait_for
 
 DROPINS = os.path.join(ROOT, "conf", "lighttpd")
 VAR_LINE = re.compile(r'(?m)^var\.(phasestream_\w+)\s*=\s*"[^"]*"\s*$')
@@ -34,29 +34,6 @@ def dropin_text(name, values):
     if found != wanted:
         raise AssertionError("%s sets %s; the test gives %s" % (name, sorted(found), sorted(wanted)))
     return VAR_LINE.sub(lambda m: 'var.%s = "%s"' % (m.group(1), values[m.group(1)[12:]]), text)
-
-
-def children_of(ppid):
-    out = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == ppid and fields[0] != "Z":
-            out.append(int(pid))
-    return sorted(out)
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 class Lighttpd:

@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import (BIN, PIPELINES, ROOT, FastCGI, Nginx, Redis, create, fcgi, follow,
+from harness import (BIN, PIPELINES, ROOT, FastCGI, Nginx, Redis, alive, create, fcgi, follow,
                      wait_for)
 
 PIPE = os.path.join(PIPELINES, "basic.json")
@@ -49,14 +49,6 @@ def files_under(top):
     for d, _, names in os.walk(top):
         out += [os.path.relpath(os.path.join(d, n), top) for n in names]
     return sorted(out)
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def unit_settings(path):

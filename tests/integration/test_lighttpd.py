@@ -11,8 +11,8 @@ import statistics
 import tempfile
 import unittest
 
-from harness import (BIN, PIPELINES, Phasestream, Redis, create, follow, processes_with_env,
-                     request, stored_events, stream, wait_for)
+from harness import (BIN, PIPELINES, Phasestream, Redis, create, follow, line_latencies,
+                     processes_with_env, request, stored_events, stream, wait_for)
 from lighttpd import Lighttpd
 
 PIPE = os.path.join(PIPELINES, "basic.json")
@@ -21,20 +21,6 @@ PIPE = os.path.join(PIPELINES, "basic.json")
 def as_tuples(events):
     return [(e.id, e.type, e.raw) for e in events]
 
-
-def clock_latencies(port, sid):
-    """Milliseconds from each `clock <epoch-ms>` line's printing to its
-    arrival at this client, for the session's whole stream."""
-    es = stream(port, sid)
-    lat = []
-    while True:
-        e = es.next()
-        if e is None:
-            break
-        if e.type == "log" and e.data["message"].startswith("clock "):
-            lat.append((e.at - int(e.data["message"].split()[1]) / 1000.0) * 1000)
-    es.close()
-    return lat
 
 
 class Stack:
@@ -122,7 +108,7 @@ class StreamTests:
 
     def test_a_line_reaches_the_browser_within_100_ms(self):
         sid = create(self.s.port, "clock")
-        lat = clock_latencies(self.s.port, sid)
+        lat = line_latencies(self.s.port, sid)
         # Six lines, 0.5 s apart, against a 3 s phase timeout: on a loaded
         # machine the timeout may come before the sixth. Every line stored
         # must have arrived, and be measured.
@@ -178,7 +164,7 @@ class LighttpdSocketTest(StreamTests, unittest.TestCase):
                       edit=lambda t: t.replace("server.stream-response-body = 2",
                                                "server.stream-response-body = 0"))
         try:
-            lat = clock_latencies(lt.port, create(lt.port, "clock"))
+            lat = line_latencies(lt.port, create(lt.port, "clock"))
         finally:
             lt.stop()
         self.assertGreaterEqual(len(lat), 5)

@@ -9,7 +9,7 @@ import time
 import unittest
 
 from harness import (Stack, Redis, request, create, follow, stream, stored_events, wait_for,
-                     processes_with_env, zombies_of, PIPELINES)
+                     processes_with_env, zombies_of, line_latencies, PIPELINES)
 
 SECRET = "s3cr3t-VALUE-42"
 PRIVATE_KEY = "0x" + "ab" * 32
@@ -302,17 +302,7 @@ class RunnerTest(unittest.TestCase):
             self.assertEqual(s.close(), 0)
 
     def test_lines_reach_the_browser_side_within_100_ms_through_nginx(self):
-        sid = create(self.s.port, "clock")
-        es = stream(self.s.port, sid)
-        lat = []
-        while True:
-            e = es.next()
-            if e is None:
-                break
-            if e.type == "log" and e.data["message"].startswith("clock "):
-                printed = int(e.data["message"].split()[1]) / 1000.0
-                lat.append((e.at - printed) * 1000)
-        es.close()
+        lat = line_latencies(self.s.port, create(self.s.port, "clock"))
         self.assertEqual(len(lat), 6)
         print("\n  line latency through nginx (ms): %s; median %.1f"
               % (", ".join("%.1f" % l for l in lat), statistics.median(lat)))
