@@ -3,16 +3,30 @@
  *
  * The page shows one session at a time, and its id lives in the URL
  * (?session=ID): a reload, a second tab or another browser shows the same
- * run. Showing a session means opening its event stream from the start: the
- * server replays the whole stored log, then follows live. Every event carries
- * an id (1, 2, 3, ...) and the page applies each id at most once, so nothing
- * is ever shown twice; when the connection drops, EventSource reconnects by
- * itself with Last-Event-ID and the server resumes right after the last id
- * the page saw, so nothing is missed either. When the browser gives up on its
- * own (an HTTP error such as 502 or 503 rather than a dropped connection),
- * the page asks the state endpoint what became of the session and reopens
- * the stream with ?lastEventId=N, backing off while the server is unwell.
- * After the terminal event (complete or error) the stream is closed for good.
+ * run. Every event carries an id (1, 2, 3, ...) and the page applies each id
+ * at most once, so nothing is ever shown twice.
+ *
+ * A run the page has just started (POST) is followed from its first event.
+ * An existing session (the URL on load or reload, a second tab) is opened in
+ * three steps, so that a long log costs one JSON document rather than tens
+ * of thousands of EventSource events:
+ *   1. the state endpoint, with every log line and lastEventId, the id of
+ *      the last event that answer covers;
+ *   2. the events 1..lastEventId read once with fetch(), keeping only the
+ *      few that are not log lines (status, transaction, complete, error):
+ *      they carry what the state lacks (when each phase started and ended,
+ *      skipped phases, explorer links, the error code). The first draw waits
+ *      a moment for them; if they are slow, the page draws what the state
+ *      says for certain and completes the picture when they arrive;
+ *   3. the event stream from lastEventId on (EventSource,
+ *      ?lastEventId=N), live, unless the session has already ended.
+ * When the connection drops, EventSource reconnects by itself with
+ * Last-Event-ID and the server resumes right after the last id the page saw,
+ * so nothing is missed either. When the browser gives up on its own (an HTTP
+ * error such as 502 or 503 rather than a dropped connection), the page asks
+ * the state endpoint what became of the session and reopens the stream with
+ * ?lastEventId=N, backing off while the server is unwell. After the terminal
+ * event (complete or error) the stream is closed for good.
  *
  * The terminal keeps only the last MAX_LINES lines in the DOM, so a run with
  * tens of thousands of lines stays responsive; the full log is the state
@@ -29,8 +43,9 @@
   const TRIM_SLACK = 1000;      // extra lines kept while the reader has scrolled up
   const QUEUE_POLL_MS = 2000;   // queue position refresh while queued
   const RETRY_MAX_MS = 10000;   // longest wait between two attempts to reach the server
-  const LIVE_GAP_MS = 150;
-  const LINES_EVERY_MS = 100;   // terminal updates at most this often      // an event after this much quiet is live, not replayed
+  const LIVE_GAP_MS = 150;      // an event after this much quiet is live, not replayed
+  const LINES_EVERY_MS = 100;   // terminal updates at most this often
+  const HISTORY_WAIT_MS = 600;  // the first draw of a session waits this long for its events
   const SESSION_RE = /^[A-Za-z0-9_-]{8,64}$/;
 
   const $ = (id) => document.getElementById(id);
@@ -67,8 +82,17 @@
       invalid: false, expired: false,
       proofType: null, startTime: null, endTime: null,
       lastId: 0, terminal: false,
+      // loaded: the state answer is applied (st, without its lines, which
+      // were stateLines, up to event stateLast), or the session is followed
+      // from its first event (started here, or an older server).
+      loaded: false, st: null, stateLines: 0, stateLast: 0,
+      // The events up to stateLast ("history"): 'none' (not needed: the
+      // stream brings every event), 'loading', 'done', 'lost' (the session
+      // went away first, or they could not be read).
+      history: 'none', histJob: 0, histAnswer: null, histTimer: 0, histDelay: 1000, histTries: 0,
+      marks: [], // events other than log lines received live while history is 'loading'
       phase: null, progress: 0, step: '',
-      phases: pipeline.phases.map((p) => ({ name: p.name, step: p.step, state: 'pending', start: null, end: null })),
+      phases: pipeline.phases.map((p) => ({ name: p.name, step: p.step, optional: !!p.optional, state: 'pending', start: null, end: null })),
       phasesBuilt: false,
       logCount: 0, errCount: 0, pending: [], rendered: 0, lastLinePhase: undefined,
       txs: [],
@@ -92,12 +116,14 @@
     const s = S;
     if (s.es) s.es.close();
     s.es = null;
+    stopHistory(s);
     clearTimeout(s.recoverTimer);
     clearTimeout(s.queueTimer);
     s.recoverTimer = s.queueTimer = 0;
   }
 
-  function show(id) {
+  // fresh: a run this page has just started, followed from its first event.
+  function show(id, fresh) {
     detach();
     S = newSession(id);
     resetView();
@@ -113,12 +139,65 @@
       scheduleRender();
       return;
     }
+    S.loaded = !!fresh;
     scheduleRender();
     probe(S);
   }
 
-  // Asks the state endpoint about the session, then (re)opens its stream.
+  // The state of the session named by the URL is asked for as soon as the
+  // script runs, alongside the pipeline.
+  let early = null;
+
+  function takeEarly(id) {
+    const e = early;
+    early = null;
+    if (e && e.id !== id) loader.stop(e.job.n);
+    return e && e.id === id ? e.job : null;
+  }
+
+  // Opens an existing session: the state with every log line (read by the
+  // loader, which also reads the events behind it), drawn in one go, then
+  // the stream from the state's lastEventId on.
+  async function load(s) {
+    s.recoverTimer = 0;
+    const job = takeEarly(s.id) || openJob(s.id);
+    s.histJob = job.n;
+    const a = await job.state;
+    if (s !== S || s.terminal) return;
+    if (a.status === 0) return retryLater(s, 'The server cannot be reached.');
+    if (a.status === 404 || a.status === 400) return notFound(s, a.status);
+    if (a.status < 200 || a.status > 299) return retryLater(s, troubleText(a.status, a.error));
+    if (a.malformed) return retryLater(s, 'The server sent a malformed answer.');
+    // Visible in the browser's performance tools (and read by the tests).
+    performance.mark('phasestream:state');
+    clockSkew(s, a.date);
+    // Without lastEventId (an older server) the page follows the stream from
+    // its first event, as for a run started here.
+    const last = Number.isSafeInteger(a.state.lastEventId) && a.state.lastEventId > 0 ? a.state.lastEventId : 0;
+    if (!last) {
+      stopHistory(s);
+      s.loaded = true;
+      noteState(s, a.state);
+      openStream(s);
+      scheduleRender();
+      return;
+    }
+    s.stateLast = last;
+    s.history = 'loading';
+    awaitHistory(s, job);
+    // The first draw waits a moment for it, to be whole at once.
+    await Promise.race([job.history, new Promise((res) => setTimeout(res, HISTORY_WAIT_MS))]);
+    if (s !== S || s.terminal) return;
+    applyState(s, a, last);
+    if (s.histAnswer) historyIn(s);
+    if (!s.terminal) openStream(s);
+    scheduleRender();
+  }
+
+  // Asks the state endpoint about the session, then (re)opens its stream
+  // after the last event the page has applied.
   async function probe(s) {
+    if (!s.loaded) return load(s);
     s.recoverTimer = 0;
     let r;
     try {
@@ -127,26 +206,8 @@
       return retryLater(s, 'The server cannot be reached.');
     }
     if (s !== S) return;
-    if (r.status === 404 || r.status === 400) {
-      if (s.lastId > 0) {
-        // It was here a moment ago: it expired while shown. Keep what the
-        // page has, and say so.
-        s.expired = true;
-      } else {
-        s.status = 'unknown';
-        s.invalid = r.status === 400;
-      }
-      s.terminal = true;
-      s.conn = 'ended';
-      scheduleRender();
-      return;
-    }
-    if (!r.ok) {
-      const why = await errorText(r);
-      return retryLater(s, r.status === 503
-        ? 'The server cannot reach its database (Redis): ' + why
-        : 'The server answered ' + r.status + ': ' + why);
-    }
+    if (r.status === 404 || r.status === 400) return notFound(s, r.status);
+    if (!r.ok) return retryLater(s, await serverTrouble(r));
     let st;
     try {
       st = await r.json();
@@ -154,25 +215,59 @@
       return retryLater(s, 'The server sent a malformed answer.');
     }
     if (s !== S || s.terminal) return;
-    if (s.skew === null) {
-      // A coarse clock offset from the Date header, used only when the
-      // clocks clearly differ; live log timestamps refine it.
-      const d = Date.parse(r.headers.get('Date') || '');
-      const off = Date.now() - d - 500;
-      s.skew = !Number.isNaN(d) && Math.abs(off) > 1500 ? off : 0;
-    }
-    if (st.proofType && !s.proofType && pipeline.proofTypes.includes(st.proofType)) ui.type.value = st.proofType;
-    s.proofType = st.proofType || s.proofType;
-    if (st.startTime) s.startTime = Date.parse(st.startTime) || s.startTime;
+    clockSkew(s, r.headers.get('Date'));
+    noteState(s, st);
     if (s.status === 'loading' && st.status === 'queued') s.status = 'queued';
     if (st.status === 'queued' && st.queuePosition) s.queuePosition = st.queuePosition;
     if (st.status === 'complete' || st.status === 'error') {
-      // The stream replays the terminal event; this only guards against a
+      // The stream brings the terminal event, unless the page is already
+      // past it (the stream then answers 204); this also guards against a
       // stream that keeps ending without one.
-      if (++s.endedProbes > 2) return finishFromState(s, st);
+      const last = Number.isSafeInteger(st.lastEventId) ? st.lastEventId : 0;
+      if ((last > 0 && s.lastId >= last) || ++s.endedProbes > 2) return finishFromState(s, st);
     }
     openStream(s);
     scheduleRender();
+  }
+
+  function notFound(s, code) {
+    if (s.lastId > 0) {
+      // It was here a moment ago: it expired while shown. Keep what the
+      // page has, and say so.
+      s.expired = true;
+    } else {
+      s.status = 'unknown';
+      s.invalid = code === 400;
+    }
+    s.terminal = true;
+    s.conn = 'ended';
+    stopHistory(s);
+    scheduleRender();
+  }
+
+  async function serverTrouble(r) {
+    return troubleText(r.status, await errorText(r));
+  }
+
+  function troubleText(status, why) {
+    return status === 503
+      ? 'The server cannot reach its database (Redis): ' + why
+      : 'The server answered ' + status + ': ' + why;
+  }
+
+  function clockSkew(s, date) {
+    if (s.skew !== null) return;
+    // A coarse clock offset from the Date header, used only when the clocks
+    // clearly differ; live log timestamps refine it.
+    const d = Date.parse(date || '');
+    const off = Date.now() - d - 500;
+    s.skew = !Number.isNaN(d) && Math.abs(off) > 1500 ? off : 0;
+  }
+
+  function noteState(s, st) {
+    if (st.proofType && !s.proofType && pipeline.proofTypes.includes(st.proofType)) ui.type.value = st.proofType;
+    s.proofType = st.proofType || s.proofType;
+    if (st.startTime) s.startTime = Date.parse(st.startTime) || s.startTime;
   }
 
   function retryLater(s, why) {
@@ -182,6 +277,129 @@
     clearTimeout(s.recoverTimer);
     s.recoverTimer = setTimeout(() => probe(s), s.retryDelay);
     s.retryDelay = Math.min(Math.round(s.retryDelay * 1.5), RETRY_MAX_MS);
+    scheduleRender();
+  }
+
+  // The state answer drawn as it is: status, progress, results, the
+  // transactions' hashes and the log lines (the newest MAX_LINES of them go
+  // into the terminal). The phases get what the state says for certain;
+  // their times, skips, explorer links and the error code come with the
+  // history (applyHistory).
+  function applyState(s, a, last) {
+    const st = a.state;
+    const perPhase = a.perPhase;
+    s.loaded = true;
+    noteState(s, st);
+    const ended = st.status === 'complete' || st.status === 'error';
+    s.status = ended || st.status === 'queued' ? st.status : 'running';
+    if (typeof st.progress === 'number') s.progress = Math.max(0, Math.min(100, st.progress));
+    if (typeof st.currentStep === 'string' && st.currentStep) s.step = st.currentStep;
+    if (st.status === 'queued' && st.queuePosition) s.queuePosition = st.queuePosition;
+    const named = typeof st.phase === 'string' && st.phase !== '' && st.phase !== 'queued' && st.phase !== 'complete';
+    if (named) s.phase = st.phase;
+    s.lastId = last;
+    s.logCount = s.stateLines = a.count;
+    s.errCount = a.errors;
+    const from = a.count - a.tail.length;
+    a.tail.forEach((d, i) => s.pending.push(lineOf(d, undefined, from + i + 1)));
+    if (a.tail.length) s.lastLogTs = Date.parse(a.tail[a.tail.length - 1].timestamp) || null;
+    s.st = st;
+    if (Array.isArray(st.attestationResults)) for (const h of st.attestationResults) addTx(s, h);
+
+    // Phases: the ones before the current one are behind it, done or (an
+    // optional phase whose only lines are the server's notices) skipped.
+    const cur = named ? s.phases.indexOf(phaseOf(s, st.phase, st.currentStep))
+      : st.status === 'complete' ? s.phases.length : -1;
+    for (let i = 0; i < s.phases.length && i <= cur; i++) {
+      const p = s.phases[i];
+      const c = perPhase[p.name];
+      if (p.optional && c && c.all === c.notices) p.state = 'skipped';
+      else if (i < cur || st.status === 'complete') p.state = 'done';
+      else p.state = st.status === 'error' ? 'stopped' : 'running';
+    }
+    if (st.status === 'complete') {
+      s.result = st;
+      s.progress = 100;
+      s.terminal = true;
+      s.endTime = Date.parse(st.lastUpdate || '') || null;
+    } else if (st.status === 'error') {
+      // The error code is the terminal event's: unknown until the history is read.
+      s.error = { error: st.error || 'The workflow failed', phase: st.phase, code: null };
+      s.terminal = true;
+      s.endTime = Date.parse(st.lastUpdate || '') || null;
+    }
+    if (s.terminal) s.conn = 'ended';
+  }
+
+  function awaitHistory(s, job) {
+    s.histJob = job.n;
+    job.history.then((h) => {
+      if (s !== S || s.histJob !== job.n) return;
+      s.histAnswer = h;
+      if (s.loaded) historyIn(s); // else load() goes on from here
+    });
+  }
+
+  function historyIn(s) {
+    const h = s.histAnswer;
+    s.histAnswer = null;
+    s.histJob = 0;
+    if (h.ok) return applyHistory(s, h);
+    if (++s.histTries > 5) {
+      s.history = 'lost';
+      scheduleRender();
+      return;
+    }
+    // Read it again, while the session is shown.
+    clearTimeout(s.histTimer);
+    s.histTimer = setTimeout(() => {
+      if (s === S && s.history === 'loading') awaitHistory(s, historyJob(s.id, s.stateLast));
+    }, s.histDelay);
+    s.histDelay = Math.min(Math.round(s.histDelay * 1.5), RETRY_MAX_MS);
+  }
+
+  function stopHistory(s) {
+    clearTimeout(s.histTimer);
+    s.histTimer = 0;
+    if (s.histJob) loader.stop(s.histJob);
+    s.histJob = 0;
+    s.histAnswer = null;
+    if (s.history === 'loading') s.history = s.loaded ? 'lost' : 'none';
+  }
+
+  // The history is in: the phases, transactions, result and error are
+  // recomputed from every event other than a log line, in order (those
+  // read up to the state's lastEventId, then those received live since),
+  // exactly as if the page had followed the run from its start; and the
+  // lines drawn from the state get their event ids.
+  function applyHistory(s, h) {
+    s.history = 'done';
+    performance.mark('phasestream:history');
+    const last = s.stateLast;
+    const ids = h.logIds;
+    if (ids.length === s.stateLines) {
+      for (const l of s.pending) if (l.id === undefined && l.n <= ids.length) l.id = ids[l.n - 1];
+      for (const n of ui.lines.querySelectorAll('.ln:not([data-id])')) {
+        const k = Number(n.dataset.n);
+        if (k >= 1 && k <= ids.length) n.dataset.id = ids[k - 1];
+      }
+    }
+    const marks = h.marks.concat(s.marks.filter((m) => m.id > last));
+    s.marks = [];
+    const wasTerminal = s.terminal;
+    for (const p of s.phases) {
+      p.state = 'pending';
+      p.start = p.end = null;
+    }
+    s.terminal = false;
+    for (const m of marks) applyEvent(s, m.type, m.d, m.t);
+    if (!s.terminal && wasTerminal) finishFromState(s, s.st);
+    if (s.terminal) {
+      if (s.es) s.es.close();
+      s.es = null;
+      s.conn = 'ended';
+      clearTimeout(s.queueTimer);
+    }
     scheduleRender();
   }
 
@@ -244,12 +462,12 @@
     if (!d || typeof d !== 'object') return;
     s.endedProbes = 0;
     const t = eventTime(s, d, type === 'log');
-    switch (type) {
-      case 'status': onStatus(s, d, t); break;
-      case 'log': onLog(s, d, id); break;
-      case 'transaction': addTx(s, d.txHash, d.explorerUrl); break;
-      case 'complete': onComplete(s, d, t); break;
-      case 'error': onError(s, d, t); break;
+    if (type === 'log') {
+      onLog(s, d, id);
+    } else {
+      // Kept until the history is in, to be applied again after it.
+      if (s.history === 'loading') s.marks.push({ id, type, d, t });
+      applyEvent(s, type, d, t);
     }
     if (s.terminal) {
       es.close();
@@ -260,10 +478,19 @@
     scheduleRender();
   }
 
-  // The server time of an event. Log lines carry their timestamp; other
-  // events do not, so they take the time of the last line when they arrive
-  // in a replay burst, and the (offset-corrected) present when they arrive
-  // live after a quiet spell.
+  function applyEvent(s, type, d, t) {
+    switch (type) {
+      case 'status': onStatus(s, d, t); break;
+      case 'transaction': addTx(s, d.txHash, d.explorerUrl); break;
+      case 'complete': onComplete(s, d, t); break;
+      case 'error': onError(s, d, t); break;
+    }
+  }
+
+  // The server time of an event: its timestamp (log, status, transaction
+  // and error events carry one). Without one (an older server), an event
+  // takes the time of the last line when it arrives in a replay burst, and
+  // the (offset-corrected) present when it arrives live after a quiet spell.
   function eventTime(s, d, isLog) {
     const now = Date.now();
     const quiet = now - s.lastArrival > LIVE_GAP_MS;
@@ -291,13 +518,15 @@
     if (!p) {
       // A phase the current pipeline does not list (the session may predate
       // a change of the pipeline): show it all the same.
-      p = { name, step: step || name, state: 'pending', start: null, end: null };
+      p = { name, step: step || name, optional: false, state: 'pending', start: null, end: null };
       s.phases.push(p);
       s.phasesBuilt = false;
     }
     return p;
   }
 
+  // t: the event's server time, or null when unknown (a phase then shows
+  // no elapsed time rather than a wrong one).
   function onStatus(s, d, t) {
     if (typeof d.progress === 'number') s.progress = Math.max(0, Math.min(100, d.progress));
     if (typeof d.step === 'string' && d.step) s.step = d.step;
@@ -331,30 +560,39 @@
 
   function endPhase(p, state, t) {
     p.state = state;
-    p.end = Math.max(t, p.start || t);
+    p.end = t === null || p.start === null ? t : Math.max(t, p.start);
   }
 
   function endRunning(s, state, t) {
     for (const p of s.phases) if (p.state === 'running') endPhase(p, state, t);
   }
 
-  function onLog(s, d, id) {
+  function lineOf(d, id, n) {
     const err = d.stream === 'stderr' || d.type === 'error';
-    const kind = d.type === 'warning' ? 'warn' : err ? 'err' : '';
-    s.logCount++;
-    if (err) s.errCount++;
-    s.pending.push({ id, ts: String(d.timestamp || ''), msg: String(d.message == null ? '' : d.message), phase: d.phase, kind });
+    return {
+      id, n, ts: String(d.timestamp || ''), msg: String(d.message == null ? '' : d.message), phase: d.phase,
+      kind: d.type === 'warning' ? 'warn' : err ? 'err' : '',
+    };
+  }
+
+  function onLog(s, d, id) {
+    const l = lineOf(d, id, ++s.logCount);
+    if (l.kind === 'err') s.errCount++;
+    s.pending.push(l);
     // Lines not yet drawn (a hidden tab draws nothing): only the newest can
     // ever be shown, so the rest need not be kept.
     if (s.pending.length > 2 * MAX_LINES) s.pending.splice(0, s.pending.length - MAX_LINES);
   }
 
+  // url: the explorer link from a transaction event ('' when it had none),
+  // or undefined when not known yet (a hash from the results, before the
+  // history is read): no link is shown then, and no "none" either.
   function addTx(s, hash, url) {
     if (typeof hash !== 'string' || !hash) return;
-    const link = typeof url === 'string' && /^https?:\/\//i.test(url) ? url : '';
+    const link = typeof url === 'string' ? (/^https?:\/\//i.test(url) ? url : '') : null;
     const known = s.txs.find((x) => x.hash === hash);
     if (known) {
-      if (!known.url && link) known.url = link;
+      if (link !== null && !known.url) known.url = link;
       return;
     }
     s.txs.push({ hash, url: link });
@@ -367,29 +605,310 @@
     s.progress = 100;
     s.endTime = Date.parse(d.lastUpdate || '') || t;
     endRunning(s, 'done', s.endTime);
-    if (Array.isArray(d.attestationResults)) for (const h of d.attestationResults) addTx(s, h, '');
+    if (Array.isArray(d.attestationResults)) for (const h of d.attestationResults) addTx(s, h);
   }
 
+  // code null: not known (the session was shown from its state, and its
+  // terminal event could not be read).
   function onError(s, d, t) {
     s.error = d;
     s.status = 'error';
     s.terminal = true;
     s.endTime = t;
     s.cancelling = false;
-    const cancelled = d.code === 'cancelled';
+    const state = d.code === 'cancelled' ? 'cancelled' : d.code == null ? 'stopped' : 'failed';
     const p = s.phases.find((x) => x.name === d.phase);
-    if (p) {
-      if (p.start === null) p.start = t;
-      endPhase(p, cancelled ? 'cancelled' : 'failed', t);
-    }
-    endRunning(s, cancelled ? 'cancelled' : 'failed', t);
+    if (p && p.state !== 'skipped') endPhase(p, state, t);
+    endRunning(s, state, t);
   }
 
   function finishFromState(s, st) {
-    if (st.status === 'complete') onComplete(s, st, Date.parse(st.lastUpdate || '') || serverNow(s));
-    else onError(s, { error: st.error || 'The workflow failed', phase: st.phase, code: null }, Date.parse(st.lastUpdate || '') || serverNow(s));
+    const t = Date.parse(st.lastUpdate || '') || serverNow(s);
+    if (st.status === 'complete') onComplete(s, st, t);
+    else onError(s, { error: st.error || 'The workflow failed', phase: st.phase, code: null }, t);
+    if (s.es) s.es.close();
+    s.es = null;
     s.conn = 'ended';
+    clearTimeout(s.queueTimer);
     scheduleRender();
+  }
+
+  // ------------------------------------------------------------- loader --
+  //
+  // The big documents of a session are the loader's to fetch and read: the
+  // state answer (megabytes of JSON for tens of thousands of lines), the
+  // events behind it, the log download. It runs in a worker, so that they
+  // never hold up the page: Chromium reads a response body on the thread
+  // that asked for it, and a few megabytes cost that thread a few hundred
+  // milliseconds on a busy machine. Where no worker can start, the same
+  // code runs on the page. Its source is handed to the worker as text, so
+  // it uses nothing from outside itself. post(answer, transfer) answers;
+  // the function it returns takes the requests:
+  //   {op: 'open', n, state, stream, max}: the state answer (without its
+  //     lines but the newest `max`, with counts), then the events behind it
+  //     (1..lastEventId): answers 'state', then 'history';
+  //   {op: 'history', n, stream, last}: events 1..last: answers 'history';
+  //   {op: 'log', n, state}: the whole log as a text Blob: answers 'log';
+  //   {op: 'abort', n}: request n is dropped, unanswered.
+  // The last answer to a request has end: true. A 'history' answer has ok,
+  // marks (the events other than log lines, {id, type, d, t} with t the
+  // event's time in ms or null) and logIds (the log events' ids, in order).
+  function loaderMain(post) {
+    const jobs = new Map();
+
+    function finish(n, answer, transfer) {
+      if (!jobs.has(n)) return; // dropped
+      if (answer.end) jobs.delete(n);
+      post(answer, transfer);
+    }
+
+    async function problem(r) {
+      let text = '';
+      try {
+        text = await r.text();
+        const j = JSON.parse(text);
+        if (j && typeof j.error === 'string') return j.error;
+      } catch (e) { /* not JSON */ }
+      return text.trim().slice(0, 200) || r.statusText || 'no details';
+    }
+
+    async function open(m) {
+      const job = jobs.get(m.n);
+      let r;
+      try {
+        r = await fetch(m.state, { cache: 'no-store', signal: job.ctrl.signal });
+      } catch (e) {
+        return finish(m.n, { op: 'state', n: m.n, status: 0, end: true });
+      }
+      const date = r.headers.get('Date');
+      if (!r.ok) return finish(m.n, { op: 'state', n: m.n, status: r.status, error: await problem(r), date, end: true });
+      // The server's work for the state is done once its answer begins: the
+      // events behind it are asked for now, while the answer arrives.
+      const hist = history(m.n, m.stream, Infinity);
+      let st = null;
+      try {
+        st = await r.json();
+      } catch (e) { /* malformed */ }
+      if (!st || typeof st !== 'object' || typeof st.status !== 'string') {
+        hist.ctrl.abort();
+        return finish(m.n, { op: 'state', n: m.n, status: r.status, malformed: true, date, end: true });
+      }
+      const logs = Array.isArray(st.logs) ? st.logs : [];
+      delete st.logs;
+      const perPhase = {};
+      let errors = 0;
+      for (const d of logs) {
+        const c = perPhase[d.phase] || (perPhase[d.phase] = { all: 0, notices: 0 });
+        c.all++;
+        if (d.type === 'warning') c.notices++;
+        if (d.stream === 'stderr' || d.type === 'error') errors++;
+      }
+      const last = Number.isSafeInteger(st.lastEventId) && st.lastEventId > 0 ? st.lastEventId : 0;
+      finish(m.n, {
+        op: 'state', n: m.n, status: r.status, date, state: st, count: logs.length, errors, perPhase,
+        tail: logs.slice(Math.max(0, logs.length - m.max)), end: last === 0,
+      });
+      if (last === 0) hist.ctrl.abort();
+      else hist.upTo(last);
+    }
+
+    // Events 1..last, read once from the stream (which goes on live for a
+    // running session: it is dropped at `last`).
+    function history(n, url, last) {
+      const h = { last, seen: 0, marks: [], ids: [], ctrl: new AbortController() };
+      const job = jobs.get(n);
+      if (job) job.ctrl.signal.addEventListener('abort', () => h.ctrl.abort());
+      h.upTo = (l) => {
+        h.last = l;
+        if (h.seen >= l) h.ctrl.abort(); // all in: stop waiting for more
+      };
+      (async () => {
+        let ok = false;
+        try {
+          const r = await fetch(url, { cache: 'no-store', headers: { Accept: 'text/event-stream' }, signal: h.ctrl.signal });
+          if (!r.ok || !r.body) throw new Error('HTTP ' + r.status);
+          // A session that has ended: its stream ends after the terminal event.
+          ok = (await readEvents(r.body, h)) || h.seen >= h.last;
+        } catch (e) {
+          ok = h.seen >= h.last;
+        }
+        h.ctrl.abort();
+        // Events read past `last` before it was known come over the live stream.
+        const ids = Float64Array.from(h.ids.filter((id) => id <= h.last));
+        finish(n, { op: 'history', n, ok, marks: h.marks.filter((x) => x.id <= h.last), logIds: ids, end: true }, [ids.buffer]);
+      })();
+      return h;
+    }
+
+    // A small reader of the text/event-stream format (fields, multi-line
+    // data, comments, CR LF), light on a long replay: a log event's data is
+    // not parsed, and, when this runs on the page, the page gets its thread
+    // back every few milliseconds. True when the stream ended by itself.
+    async function readEvents(body, h) {
+      const reader = body.getReader();
+      const dec = new TextDecoder();
+      let buf = '';
+      let id = NaN;
+      let type = '';
+      let data = null;
+      let slice = Date.now();
+      let lines = 0;
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return true;
+        buf += dec.decode(value, { stream: true });
+        let at = 0;
+        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n', at)) {
+          if (++lines % 1024 === 0 && Date.now() - slice > 8) {
+            await new Promise((res) => setTimeout(res, 0));
+            slice = Date.now();
+          }
+          let line = buf.slice(at, nl);
+          at = nl + 1;
+          if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
+          if (line === '') {
+            if (data !== null && Number.isFinite(id)) {
+              if (id > h.last) return false;
+              if (type === 'log') h.ids.push(id);
+              else mark(h.marks, id, type || 'message', data);
+              h.seen = id;
+              if (id >= h.last) return false;
+            }
+            type = '';
+            data = null;
+            continue;
+          }
+          if (line.charCodeAt(0) === 58) continue; // ':' a comment
+          const c = line.indexOf(':');
+          const field = c < 0 ? line : line.slice(0, c);
+          let v = c < 0 ? '' : line.slice(c + 1);
+          if (v.charCodeAt(0) === 32) v = v.slice(1);
+          if (field === 'data') data = data === null ? v : data + '\n' + v;
+          else if (field === 'event') type = v;
+          else if (field === 'id') id = parseInt(v, 10);
+        }
+        buf = buf.slice(at);
+      }
+    }
+
+    function mark(marks, id, type, data) {
+      let d;
+      try {
+        d = JSON.parse(data);
+      } catch (e) {
+        return;
+      }
+      if (!d || typeof d !== 'object') return;
+      const ts = Date.parse(typeof d.timestamp === 'string' ? d.timestamp : type === 'complete' ? d.lastUpdate || '' : '');
+      marks.push({ id, type, d, t: Number.isNaN(ts) ? null : ts });
+    }
+
+    async function log(m) {
+      const job = jobs.get(m.n);
+      try {
+        const r = await fetch(m.state, { cache: 'no-store', signal: job.ctrl.signal });
+        if (!r.ok) return finish(m.n, { op: 'log', n: m.n, error: r.status + ': ' + (await problem(r)), end: true });
+        const st = await r.json();
+        const text = (st.logs || []).map((l) =>
+          l.timestamp + ' ' + l.phase + ' ' + (l.type === 'warning' ? 'warning' : l.stream) + ': ' + l.message).join('\n');
+        finish(m.n, { op: 'log', n: m.n, blob: new Blob([text + '\n'], { type: 'text/plain;charset=utf-8' }), end: true });
+      } catch (e) {
+        finish(m.n, { op: 'log', n: m.n, error: e.message || String(e), end: true });
+      }
+    }
+
+    return (m) => {
+      if (m.op === 'abort') {
+        const job = jobs.get(m.n);
+        jobs.delete(m.n);
+        if (job) job.ctrl.abort();
+        return;
+      }
+      jobs.set(m.n, { ctrl: new AbortController() });
+      if (m.op === 'open') open(m);
+      else if (m.op === 'history') history(m.n, m.stream, m.last);
+      else if (m.op === 'log') log(m);
+    };
+  }
+
+  // The page's side of the loader: start(request, onAnswer) returns the
+  // request's number, stop(n) drops it.
+  const loader = (() => {
+    const asked = new Map(); // n -> {m, on, answered}
+    let seq = 0;
+    let worker = null;
+    let local = null;
+    const deliver = (a) => {
+      const q = asked.get(a.n);
+      if (!q) return;
+      q.answered = true;
+      if (a.end) asked.delete(a.n);
+      q.on(a);
+    };
+    const onPage = () => {
+      local = loaderMain((a) => setTimeout(() => deliver(a), 0));
+    };
+    try {
+      const src = '"use strict";\nconst take = (' + loaderMain.toString() + ')((a, t) => postMessage(a, t || []));\n' +
+        'onmessage = (e) => take(e.data);\n';
+      worker = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })), { name: 'phasestream loader' });
+      worker.onmessage = (e) => deliver(e.data);
+      worker.onerror = (e) => {
+        // The worker cannot run here (a content security policy, say): the
+        // page does the work. What was asked and not answered is asked again;
+        // what was half answered (a state without its history) ends there.
+        if (e.preventDefault) e.preventDefault();
+        worker.terminate();
+        worker = null;
+        onPage();
+        for (const [n, q] of asked) {
+          if (!q.answered) local(q.m);
+          else deliver({ op: 'history', n, ok: false, marks: [], logIds: [], end: true });
+        }
+      };
+    } catch (e) {
+      onPage();
+    }
+    const send = (m) => (worker ? worker.postMessage(m) : local(m));
+    return {
+      start(m, on) {
+        m.n = ++seq;
+        asked.set(m.n, { m, on, answered: false });
+        send(m);
+        return m.n;
+      },
+      stop(n) {
+        if (asked.delete(n)) send({ op: 'abort', n });
+      },
+    };
+  })();
+
+  function absolute(u) {
+    return new URL(u, location.href).href;
+  }
+
+  function streamUrl(id) {
+    return API + '?sessionId=' + encodeURIComponent(id);
+  }
+
+  // Asks the loader for a session's state, then the events behind it.
+  function openJob(id) {
+    let stateIn;
+    let historyIn;
+    const job = { n: 0, state: new Promise((res) => { stateIn = res; }), history: new Promise((res) => { historyIn = res; }) };
+    job.n = loader.start({ op: 'open', state: absolute(stateUrl(id, true)), stream: absolute(streamUrl(id)), max: MAX_LINES }, (a) => {
+      if (a.op === 'state') stateIn(a);
+      else historyIn(a);
+      if (a.op === 'state' && a.end) historyIn({ ok: false, marks: [], logIds: [] });
+    });
+    return job;
+  }
+
+  function historyJob(id, last) {
+    let historyIn;
+    const job = { n: 0, history: new Promise((res) => { historyIn = res; }) };
+    job.n = loader.start({ op: 'history', stream: absolute(streamUrl(id)), last }, historyIn);
+    return job;
   }
 
   // ------------------------------------------------------------ actions --
@@ -458,7 +977,7 @@
       }
       safeStorage('set', 'proofType', proofType);
       history.pushState(null, '', '?session=' + encodeURIComponent(body.sessionId));
-      show(body.sessionId);
+      show(body.sessionId, true);
       S.proofType = proofType;
       return;
     }
@@ -504,12 +1023,10 @@
     if (!s.id) return;
     ui.download.disabled = true;
     try {
-      const r = await fetch(stateUrl(s.id, true), { cache: 'no-store' });
-      if (!r.ok) throw new Error(r.status + ': ' + (await errorText(r)));
-      const st = await r.json();
-      const text = (st.logs || []).map((l) =>
-        l.timestamp + ' ' + l.phase + ' ' + (l.type === 'warning' ? 'warning' : l.stream) + ': ' + l.message).join('\n');
-      const blob = new Blob([text + '\n'], { type: 'text/plain;charset=utf-8' });
+      // The loader fetches the state and writes the text, off the page's thread.
+      const answer = await new Promise((res) => loader.start({ op: 'log', state: absolute(stateUrl(s.id, true)) }, res));
+      if (!answer.blob) throw new Error(answer.error);
+      const blob = answer.blob;
       const a = document.createElement('a');
       a.href = URL.createObjectURL(blob);
       a.download = 'phasestream-' + s.id + '.log';
@@ -676,9 +1193,9 @@
 
   const STATE_LABEL = {
     pending: 'Pending', running: 'Running', done: 'Done', skipped: 'Skipped',
-    failed: 'Failed', cancelled: 'Cancelled',
+    failed: 'Failed', cancelled: 'Cancelled', stopped: 'Stopped',
   };
-  const STATE_ICON = { done: '\u2713', skipped: '\u2013', failed: '\u2715', cancelled: '\u25a0' };
+  const STATE_ICON = { done: '\u2713', skipped: '\u2013', failed: '\u2715', cancelled: '\u25a0', stopped: '\u25a0' };
 
   function renderPhases(s) {
     const now = serverNow(s);
@@ -694,7 +1211,9 @@
       }
       setText(e.state, label);
       let time = '';
-      if (p.start !== null && p.state !== 'skipped') time = duration(Math.max(0, (p.end !== null ? p.end : now) - p.start));
+      if (p.start !== null && p.state !== 'skipped' && (p.end !== null || p.state === 'running')) {
+        time = duration(Math.max(0, (p.end !== null ? p.end : now) - p.start));
+      }
       setText(e.time, time);
     }
   }
@@ -717,6 +1236,8 @@
     ui.bar.dataset.state = st;
     ui.statusCard.dataset.state = st;
     document.body.dataset.view = s.status === 'idle' ? 'idle' : s.status === 'unknown' ? 'unknown' : 'session';
+    // Read by the tests: whether the events behind a state answer are in.
+    document.body.dataset.history = s.history;
     document.title = titleFor(s, pct);
   }
 
@@ -748,6 +1269,11 @@
     if (d.code === 'lost') return 'The runner of this workflow stopped unexpectedly';
     if (d.code === 'redis') return 'The server lost its connection to Redis';
     if (typeof d.code === 'number') return (where || 'A phase') + ' failed with exit code ' + d.code;
+    if (d.code == null) {
+      // Shown from the state alone: its message says what happened.
+      if (d.phase === 'queued') return 'The run ended while waiting in the queue';
+      return d.phase && s.phases.some((p) => p.name === d.phase) ? 'The run stopped during ' + where : 'The run stopped';
+    }
     return (where ? where + ' failed' : 'The workflow failed');
   }
 
@@ -860,7 +1386,8 @@
   function lineNode(l) {
     const div = document.createElement('div');
     div.className = l.kind ? 'ln ' + l.kind : 'ln';
-    div.dataset.id = l.id;
+    div.dataset.n = l.n;
+    if (l.id !== undefined) div.dataset.id = l.id;
     div.dataset.ts = l.ts;
     div.dataset.time = clock(l.ts);
     if (l.kind) div.appendChild(el('span', 'tag', l.kind === 'err' ? 'stderr' : 'notice'));
@@ -946,8 +1473,8 @@
         a.rel = 'noopener noreferrer';
         a.setAttribute('aria-label', 'View transaction ' + tx.hash + ' on the explorer (opens in a new tab)');
         li.appendChild(a);
-      } else if (!tx.url && !li.querySelector('.tx-link, .tx-nolink')) {
-        li.appendChild(el('span', 'tx-nolink', 'no explorer configured'));
+      } else if (tx.url === '' || (tx.url === null && (s.history === 'none' || s.history === 'done'))) {
+        if (!li.querySelector('.tx-link, .tx-nolink')) li.appendChild(el('span', 'tx-nolink', 'no explorer configured'));
       }
     }
     setText(ui.txCount, num.format(s.txs.length));
@@ -1129,6 +1656,8 @@
   }, 1000);
 
   (async function start() {
+    const first = sessionFromUrl();
+    if (first && SESSION_RE.test(first)) early = { id: first, job: openJob(first) };
     scheduleRender();
     await loadPipeline();
     fillProofTypes();
