@@ -420,28 +420,42 @@ static const char *hash_get(const redisReply *h, const char *name)
     return NULL;
 }
 
-/* Several commands in one round trip; the replies in order. Like
- * store_request, repeated once on a new connection after a stale one. */
-static int store_pipeline(struct store *st, int n, const int *argcs, const char **const *argvs,
-                          redisReply **replies)
+/* Several commands as one transaction (MULTI ... EXEC), in one round trip;
+ * *exec is EXEC's reply, whose elements are the commands' replies in order
+ * (free *exec only). Like store_request, repeated once on a new connection
+ * after a stale one. */
+static int store_transaction(struct store *st, int n, const int *argcs, const char **const *argvs,
+                             redisReply **exec)
 {
+    const char *multi[] = {"MULTI"}, *done[] = {"EXEC"};
     for (int attempt = 0; attempt < 2; attempt++) {
         bool reused = st->ctx != NULL;
         if (store_connect(st) != STORE_OK)
             return STORE_DOWN;
+        redisAppendCommandArgv(st->ctx, 1, multi, NULL);
         for (int i = 0; i < n; i++)
             redisAppendCommandArgv(st->ctx, argcs[i], argvs[i], NULL);
-        int got = 0;
-        for (; got < n; got++) {
+        redisAppendCommandArgv(st->ctx, 1, done, NULL);
+        bool ok = true;
+        for (int i = 0; i < n + 2 && ok; i++) {
             void *r;
-            if (redisGetReply(st->ctx, &r) != REDIS_OK)
+            if (redisGetReply(st->ctx, &r) != REDIS_OK) {
+                ok = false;
                 break;
-            replies[got] = r;
+            }
+            if (i == n + 1)
+                *exec = r;
+            else
+                freeReplyObject(r); /* OK, then QUEUED for each command */
         }
-        if (got == n)
-            return STORE_OK;
-        for (int i = 0; i < got; i++)
-            freeReplyObject(replies[i]);
+        if (ok) {
+            if ((*exec)->type == REDIS_REPLY_ARRAY && (*exec)->elements == (size_t)n)
+                return STORE_OK;
+            snprintf(st->err, sizeof(st->err), "Redis: %s",
+                     (*exec)->type == REDIS_REPLY_ERROR ? (*exec)->str : "transaction failed");
+            freeReplyObject(*exec);
+            return STORE_DOWN;
+        }
         store_fail(st, "Redis: %s", st->ctx->errstr[0] ? st->ctx->errstr : "connection lost");
         if (!reused)
             break;
@@ -457,19 +471,20 @@ int store_state_json(struct store *st, const char *sid, bool with_logs, char **j
     store_global_key(st->cfg, "queue", queue, sizeof(queue));
     *json = NULL;
 
-    /* The hash, the log (or its length) and the queue position, in one round
-     * trip. lastEventId is the id of the last event the answer covers, so a
-     * client can draw the logs and then stream from right after them. */
+    /* The hash, the log (or its length) and the queue position, as one
+     * transaction: the answer is one moment of the session, and lastEventId
+     * is the id of the last event it covers, so a client can draw the logs
+     * and then stream from right after them. */
     const char *a1[] = {"HGETALL", state};
     const char *a2[] = {"LRANGE", events, "0", "-1"};
     const char *a2n[] = {"LLEN", events};
     const char *a3[] = {"LPOS", queue, sid};
     const char **const argvs[] = {a1, with_logs ? a2 : a2n, a3};
     const int argcs[] = {2, with_logs ? 4 : 2, 3};
-    redisReply *rep[3];
-    if (store_pipeline(st, 3, argcs, argvs, rep) != STORE_OK)
+    redisReply *exec;
+    if (store_transaction(st, 3, argcs, argvs, &exec) != STORE_OK)
         return STORE_DOWN;
-    redisReply *h = rep[0], *ev = rep[1], *pos = rep[2];
+    redisReply *h = exec->element[0], *ev = exec->element[1], *pos = exec->element[2];
 
     if (h->type == REDIS_REPLY_ARRAY && h->elements > 0 && hash_get(h, "status")) {
         const char *status = hash_get(h, "status");
@@ -511,8 +526,7 @@ int store_state_json(struct store *st, const char *sid, bool with_logs, char **j
         *json = event_state_json(&ws, with_logs ? buf_head(&logs) : NULL, buf_used(&logs));
         buf_free(&logs);
     }
-    for (int i = 0; i < 3; i++)
-        freeReplyObject(rep[i]);
+    freeReplyObject(exec);
     return STORE_OK;
 }
 
