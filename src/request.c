@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-bool request_sid_valid(const char *s)
+static bool sid_valid(const char *s)
 {
     size_t n = strlen(s);
     if (n < 8 || n > REQUEST_SID_MAX)
@@ -121,7 +121,7 @@ static int apply_params(struct request *r, char values[P_COUNT][REQUEST_QUERY_MA
                         const bool seen[P_COUNT], char *err, size_t errlen)
 {
     if (seen[P_SESSION]) {
-        if (!request_sid_valid(values[P_SESSION])) {
+        if (!sid_valid(values[P_SESSION])) {
             snprintf(err, errlen, "sessionId must be 8 to 64 characters of A-Z, a-z, 0-9, _ and -");
             return 400;
         }

@@ -53,6 +53,5 @@ const char *request_allow(enum route route);
 /* Is the method allowed on the route? */
 bool request_method_allowed(const struct request *r);
 
-bool request_sid_valid(const char *s);
 
 #endif

@@ -286,16 +286,6 @@ static redisReply *store_request(struct store *st, int argc, const char **argv)
     return NULL;
 }
 
-int store_ping(struct store *st)
-{
-    const char *argv[] = {"PING"};
-    redisReply *r = store_request(st, 1, argv);
-    if (!r)
-        return STORE_DOWN;
-    freeReplyObject(r);
-    return STORE_OK;
-}
-
 void store_session_key(const struct config *cfg, const char *sid, const char *what, char *out,
                        size_t len)
 {

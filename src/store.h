@@ -44,8 +44,6 @@ struct store;
 struct store *store_new(const struct config *cfg);
 void store_free(struct store *st);
 const char *store_error(const struct store *st);
-/* Connects now if not connected. */
-int store_ping(struct store *st);
 
 /* Key and channel names. */
 void store_session_key(const struct config *cfg, const char *sid, const char *what, char *out,
