@@ -75,7 +75,8 @@ struct feed {
     bool ready;       /* subscribed, and known_last read after that */
     bool len_pending; /* LLEN in flight */
     bool tail_fetching;
-    bool released; /* no viewers left; freed when nothing is in flight */
+    uint64_t tail_from; /* the first id the tail read in flight asked for */
+    bool released;      /* no viewers left; freed when nothing is in flight */
     uint64_t known_last;
     /* cache: ids cache_first .. cache_first + cache_count - 1, in a ring */
     struct cached ring[SSE_CACHE_EVENTS];
@@ -361,7 +362,7 @@ static void viewer_pump(struct viewer *v)
             continue;
         }
         uint64_t cache_end = f->cache_first + f->cache_count; /* next id to cache */
-        if (f->cache_count == 0 || v->next_id > cache_end) {
+        if (!f->tail_fetching && (f->cache_count == 0 || v->next_id > cache_end)) {
             /* Nobody ahead of this viewer needs the old cache window. */
             for (size_t i = 0; i < f->cache_count; i++)
                 free(cache_get(f, f->cache_first + i)->text);
@@ -373,7 +374,7 @@ static void viewer_pump(struct viewer *v)
         if (v->next_id == cache_end)
             feed_fetch_tail(f); /* the shared read serves every caught-up viewer */
         else
-            viewer_fetch(v); /* behind the cache: a read of its own */
+            viewer_fetch(v); /* elsewhere: a read of its own */
         break;
     }
     if (!v->closed && buf_used(&v->out) > 0)
@@ -472,6 +473,12 @@ static void feed_tail_reply(void *arg, redisReply *r)
     if (!r || r->type != REDIS_REPLY_ARRAY)
         return;
     uint64_t id = f->cache_first + f->cache_count;
+    if (f->tail_from != id) {
+        /* The window moved while the read was out (the cache was emptied
+         * for a viewer further ahead): these are not the next ids. */
+        feed_pump(f);
+        return;
+    }
     if (r->elements == 0 && f->known_last >= id)
         f->known_last = id - 1;
     for (size_t i = 0; i < r->elements; i++, id++) {
@@ -502,7 +509,8 @@ static void feed_fetch_tail(struct feed *f)
 {
     if (f->tail_fetching)
         return;
-    if (sse_read(f->sse, f->events_key, f->cache_first + f->cache_count, feed_tail_reply, f) == 0)
+    f->tail_from = f->cache_first + f->cache_count;
+    if (sse_read(f->sse, f->events_key, f->tail_from, feed_tail_reply, f) == 0)
         f->tail_fetching = true;
 }
 

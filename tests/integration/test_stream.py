@@ -226,3 +226,25 @@ class ManyViewersTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SharedFeedTest(unittest.TestCase):
+    def test_viewers_at_different_places_joining_together_each_get_their_exact_part(self):
+        # Viewers of one session that arrive together share one feed; one
+        # replaying from the start and one resuming far ahead must not
+        # disturb each other's reads.
+        s = Stack("basic.json")
+        try:
+            sid = create(s.port, "flood")
+            follow(s.port, sid)
+            stored = stored_events(s.r, s, sid)
+            self.assertGreater(len(stored), 2500)
+            for round_ in range(10):
+                starts = [0, 2000, 1, len(stored) - 5, 300]
+                streams = [stream(s.port, sid, last_event_id=k) for k in starts]
+                for k, es in zip(starts, streams):
+                    got = [(e.id, e.type, e.raw) for e in es.events()]
+                    es.close()
+                    self.assertEqual(got, stored[k:], "round %d, from %d" % (round_, k))
+        finally:
+            self.assertEqual(s.close(), 0)
