@@ -53,5 +53,4 @@ const char *request_allow(enum route route);
 /* Is the method allowed on the route? */
 bool request_method_allowed(const struct request *r);
 
-
 #endif

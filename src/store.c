@@ -133,6 +133,15 @@ struct store {
     redisContext *ctx;
     char sha[S_COUNT][41];
     char err[256];
+    /* Fixed for the process: the global keys and channels, and the numbers
+     * the scripts take as arguments, formatted once. */
+    char queue[96], running[96], queue_chan[96], cancel_chan[96];
+    char ttl[16], heartbeat_ms[24], max_queue[16];
+};
+
+/* The names of one session's keys and channel. */
+struct session_keys {
+    char state[160], events[160], notify[160];
 };
 
 #define STORE_CONNECT_TIMEOUT_MS 1000
@@ -143,6 +152,13 @@ struct store *store_new(const struct config *cfg)
 {
     struct store *st = xcalloc(1, sizeof(*st));
     st->cfg = cfg;
+    store_global_key(cfg, "queue", st->queue, sizeof(st->queue));
+    store_global_key(cfg, "running", st->running, sizeof(st->running));
+    store_global_key(cfg, "chan:queue", st->queue_chan, sizeof(st->queue_chan));
+    store_global_key(cfg, "chan:cancel", st->cancel_chan, sizeof(st->cancel_chan));
+    snprintf(st->ttl, sizeof(st->ttl), "%d", cfg->session_ttl);
+    snprintf(st->heartbeat_ms, sizeof(st->heartbeat_ms), "%d", cfg->heartbeat * 1000);
+    snprintf(st->max_queue, sizeof(st->max_queue), "%d", cfg->max_queue);
     return st;
 }
 
@@ -297,6 +313,13 @@ void store_global_key(const struct config *cfg, const char *what, char *out, siz
     snprintf(out, len, "%s%s", cfg->key_prefix, what);
 }
 
+static void session_keys(const struct store *st, const char *sid, struct session_keys *k)
+{
+    store_session_key(st->cfg, sid, "state", k->state, sizeof(k->state));
+    store_session_key(st->cfg, sid, "events", k->events, sizeof(k->events));
+    store_session_key(st->cfg, sid, "notify", k->notify, sizeof(k->notify));
+}
+
 static bool is_noscript(const redisReply *r)
 {
     return r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
@@ -353,27 +376,17 @@ static int store_reply_int(struct store *st, redisReply *r, long long *out)
     return STORE_OK;
 }
 
-static void now_iso(char out[32])
-{
-    event_timestamp(out);
-}
-
 enum store_create store_create(struct store *st, const char *sid, const char *proof_type,
                                const char *results, const char *step)
 {
-    const struct config *cfg = st->cfg;
-    char state[160], events[160], queue[96], notify[160], qchan[96], ttl[16], maxq[16], now[32];
-    store_session_key(cfg, sid, "state", state, sizeof(state));
-    store_session_key(cfg, sid, "events", events, sizeof(events));
-    store_session_key(cfg, sid, "notify", notify, sizeof(notify));
-    store_global_key(cfg, "queue", queue, sizeof(queue));
-    store_global_key(cfg, "chan:queue", qchan, sizeof(qchan));
-    snprintf(ttl, sizeof(ttl), "%d", cfg->session_ttl);
-    snprintf(maxq, sizeof(maxq), "%d", cfg->max_queue);
-    now_iso(now);
+    struct session_keys k;
+    char now[32];
+    session_keys(st, sid, &k);
+    event_timestamp(now);
     char *status = event_status_json("queued", 0, step, false);
-    const char *keys[] = {state, events, queue};
-    const char *args[] = {sid, proof_type, now, ttl, maxq, status, notify, qchan, results, step};
+    const char *keys[] = {k.state, k.events, st->queue};
+    const char *args[] = {sid,      proof_type,     now,     st->ttl, st->max_queue, status,
+                          k.notify, st->queue_chan, results, step};
     long long v;
     int rc = store_reply_int(st, store_eval(st, S_CREATE, true, 3, keys, 10, args), &v);
     free(status);
@@ -384,9 +397,9 @@ enum store_create store_create(struct store *st, const char *sid, const char *pr
 
 int store_head(struct store *st, const char *sid, struct store_head *out)
 {
-    char state[160];
-    store_session_key(st->cfg, sid, "state", state, sizeof(state));
-    const char *argv[] = {"HMGET", state, "status", "terminal"};
+    struct session_keys k;
+    session_keys(st, sid, &k);
+    const char *argv[] = {"HMGET", k.state, "status", "terminal"};
     redisReply *r = store_request(st, 4, argv);
     if (!r)
         return STORE_DOWN;
@@ -455,20 +468,18 @@ static int store_transaction(struct store *st, int n, const int *argcs, const ch
 
 int store_state_json(struct store *st, const char *sid, bool with_logs, char **json)
 {
-    char state[160], events[160], queue[96];
-    store_session_key(st->cfg, sid, "state", state, sizeof(state));
-    store_session_key(st->cfg, sid, "events", events, sizeof(events));
-    store_global_key(st->cfg, "queue", queue, sizeof(queue));
+    struct session_keys k;
+    session_keys(st, sid, &k);
     *json = NULL;
 
     /* The hash, the log (or its length) and the queue position, as one
      * transaction: the answer is one moment of the session, and lastEventId
      * is the id of the last event it covers, so a client can draw the logs
      * and then stream from right after them. */
-    const char *a1[] = {"HGETALL", state};
-    const char *a2[] = {"LRANGE", events, "0", "-1"};
-    const char *a2n[] = {"LLEN", events};
-    const char *a3[] = {"LPOS", queue, sid};
+    const char *a1[] = {"HGETALL", k.state};
+    const char *a2[] = {"LRANGE", k.events, "0", "-1"};
+    const char *a2n[] = {"LLEN", k.events};
+    const char *a3[] = {"LPOS", st->queue, sid};
     const char **const argvs[] = {a1, with_logs ? a2 : a2n, a3};
     const int argcs[] = {2, with_logs ? 4 : 2, 3};
     redisReply *exec;
@@ -522,20 +533,14 @@ int store_state_json(struct store *st, const char *sid, bool with_logs, char **j
 
 enum store_cancel store_cancel(struct store *st, const char *sid)
 {
-    const struct config *cfg = st->cfg;
-    char state[160], events[160], queue[96], running[96], notify[160], cchan[96], ttl[16], now[32];
-    store_session_key(cfg, sid, "state", state, sizeof(state));
-    store_session_key(cfg, sid, "events", events, sizeof(events));
-    store_session_key(cfg, sid, "notify", notify, sizeof(notify));
-    store_global_key(cfg, "queue", queue, sizeof(queue));
-    store_global_key(cfg, "running", running, sizeof(running));
-    store_global_key(cfg, "chan:cancel", cchan, sizeof(cchan));
-    snprintf(ttl, sizeof(ttl), "%d", cfg->session_ttl);
-    now_iso(now);
+    struct session_keys k;
+    char now[32];
+    session_keys(st, sid, &k);
+    event_timestamp(now);
     const char *msg = "Cancelled while queued";
     char *payload = event_error_json(msg, "queued", 0, "cancelled");
-    const char *keys[] = {state, events, queue, running};
-    const char *args[] = {sid, now, ttl, payload, notify, cchan, msg};
+    const char *keys[] = {k.state, k.events, st->queue, st->running};
+    const char *args[] = {sid, now, st->ttl, payload, k.notify, st->cancel_chan, msg};
     long long v;
     int rc = store_reply_int(st, store_eval(st, S_CANCEL, true, 4, keys, 7, args), &v);
     free(payload);
@@ -555,15 +560,10 @@ enum store_cancel store_cancel(struct store *st, const char *sid)
 
 int store_claim(struct store *st, const char *instance, struct store_claim *out)
 {
-    const struct config *cfg = st->cfg;
-    char queue[96], running[96], ttl[16], hb[24], now[32];
-    store_global_key(cfg, "queue", queue, sizeof(queue));
-    store_global_key(cfg, "running", running, sizeof(running));
-    snprintf(ttl, sizeof(ttl), "%d", cfg->session_ttl);
-    snprintf(hb, sizeof(hb), "%d", cfg->heartbeat * 1000);
-    now_iso(now);
-    const char *keys[] = {queue, running};
-    const char *args[] = {cfg->key_prefix, instance, now, ttl, hb};
+    char now[32];
+    event_timestamp(now);
+    const char *keys[] = {st->queue, st->running};
+    const char *args[] = {st->cfg->key_prefix, instance, now, st->ttl, st->heartbeat_ms};
     redisReply *r = store_eval(st, S_CLAIM, false, 2, keys, 5, args);
     if (!r)
         return STORE_DOWN;
@@ -594,14 +594,10 @@ enum append_stop { APPEND_ALL, APPEND_DOWN, APPEND_NOSCRIPT, APPEND_CLOSED, APPE
 static size_t store_append_batch(struct store *st, const char *sid, const struct store_event *ev,
                                  size_t n, enum append_stop *stop)
 {
-    const struct config *cfg = st->cfg;
-    char state[160], events[160], running[96], notify[160], ttl[16], now[32];
-    store_session_key(cfg, sid, "state", state, sizeof(state));
-    store_session_key(cfg, sid, "events", events, sizeof(events));
-    store_session_key(cfg, sid, "notify", notify, sizeof(notify));
-    store_global_key(cfg, "running", running, sizeof(running));
-    snprintf(ttl, sizeof(ttl), "%d", cfg->session_ttl);
-    now_iso(now);
+    struct session_keys k;
+    char now[32];
+    session_keys(st, sid, &k);
+    event_timestamp(now);
 
     for (size_t i = 0; i < n; i++) {
         const char *argv[40];
@@ -611,16 +607,16 @@ static size_t store_append_batch(struct store *st, const char *sid, const struct
         argv[argc++] = "EVALSHA";
         argv[argc++] = st->sha[S_APPEND];
         argv[argc++] = "3";
-        argv[argc++] = state;
-        argv[argc++] = events;
-        argv[argc++] = running;
+        argv[argc++] = k.state;
+        argv[argc++] = k.events;
+        argv[argc++] = st->running;
         argv[argc++] = sid;
-        argv[argc++] = ttl;
+        argv[argc++] = st->ttl;
         argv[argc++] = seq;
         argv[argc++] = ev[i].type;
         argv[argc++] = ev[i].payload;
         argv[argc++] = now;
-        argv[argc++] = notify;
+        argv[argc++] = k.notify;
         for (size_t f = 0; f + 1 < ev[i].nfields && argc + 2 <= 40; f += 2) {
             argv[argc++] = ev[i].fields[f];
             argv[argc++] = ev[i].fields[f + 1];
@@ -685,15 +681,10 @@ int store_append(struct store *st, const char *sid, const struct store_event *ev
 
 int store_heartbeat(struct store *st, const char *sid, bool *cancel, bool *closed)
 {
-    const struct config *cfg = st->cfg;
-    char state[160], events[160], running[96], hb[24], ttl[16];
-    store_session_key(cfg, sid, "state", state, sizeof(state));
-    store_session_key(cfg, sid, "events", events, sizeof(events));
-    store_global_key(cfg, "running", running, sizeof(running));
-    snprintf(hb, sizeof(hb), "%d", cfg->heartbeat * 1000);
-    snprintf(ttl, sizeof(ttl), "%d", cfg->session_ttl);
-    const char *keys[] = {state, events, running};
-    const char *args[] = {sid, hb, ttl};
+    struct session_keys k;
+    session_keys(st, sid, &k);
+    const char *keys[] = {k.state, k.events, st->running};
+    const char *args[] = {sid, st->heartbeat_ms, st->ttl};
     long long v;
     if (store_reply_int(st, store_eval(st, S_HEARTBEAT, true, 3, keys, 3, args), &v) != STORE_OK)
         return STORE_DOWN;
@@ -704,11 +695,8 @@ int store_heartbeat(struct store *st, const char *sid, bool *cancel, bool *close
 
 int store_counts(struct store *st, long *queued, long *running)
 {
-    char queue[96], run[96];
-    store_global_key(st->cfg, "queue", queue, sizeof(queue));
-    store_global_key(st->cfg, "running", run, sizeof(run));
-    const char *a1[] = {"LLEN", queue};
-    const char *a2[] = {"ZCARD", run};
+    const char *a1[] = {"LLEN", st->queue};
+    const char *a2[] = {"ZCARD", st->running};
     long long q, r;
     if (store_reply_int(st, store_request(st, 2, a1), &q) != STORE_OK ||
         store_reply_int(st, store_request(st, 2, a2), &r) != STORE_OK)
