@@ -154,10 +154,23 @@ static int listen_unix(const struct config *cfg, const char *path, char *err, si
         }
         unlink(path);
     }
+    /* The socket is bound under a temporary name and renamed into place once
+     * it listens: a client that finds the path can connect (between bind and
+     * listen it would be refused). A path too long for the temporary name is
+     * bound directly. */
+    struct sockaddr_un tmp = sa;
+    int n = snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s.%d", path, (int)getpid());
+    bool renamed = n > 0 && (size_t)n < sizeof(tmp.sun_path);
+    const char *at = renamed ? tmp.sun_path : path;
+    if (renamed)
+        unlink(at);
     long mode = strtol(cfg->socket_mode, NULL, 8);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, (mode_t)mode) < 0 ||
-        listen(fd, HTTP_BACKLOG) < 0) {
+    if (bind(fd, (struct sockaddr *)(renamed ? &tmp : &sa), sizeof(sa)) < 0 ||
+        chmod(at, (mode_t)mode) < 0 || listen(fd, HTTP_BACKLOG) < 0 ||
+        (renamed && rename(at, path) < 0)) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        if (renamed)
+            unlink(at);
         close(fd);
         return -1;
     }

@@ -154,6 +154,16 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    /* Block the shutdown signals before the socket exists and before any
+     * thread starts: a SIGTERM that comes while starting up is a clean stop,
+     * threads inherit the mask, and only this thread takes them (sigwait). */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
     raise_fd_limit();
     proc_init();
     metrics_init(p);
@@ -168,15 +178,6 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-
-    /* Block the shutdown signals before any thread starts: threads inherit
-     * the mask, and only this thread takes them, with sigwait. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
     struct loop *loop = loop_new();
     if (!loop) {

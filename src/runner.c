@@ -75,6 +75,7 @@ struct runners {
     unsigned long wake_gen;
     atomic_bool stopping;
     atomic_llong deadline_ms; /* running phases end at this time; 0: none */
+    atomic_bool hurry;        /* a stop without grace: do not wait for Redis */
 };
 
 /* An event waiting to be written. */
@@ -733,12 +734,12 @@ static int make_workdir(struct session *s, char *err, size_t errlen)
 }
 
 /* Writes the rest of the queue, waiting for Redis at most redis-retry
- * seconds more. */
+ * seconds more, or not at all once a stop is hurried (a second signal). */
 static void session_drain(struct session *s)
 {
     int64_t give_up = now_ms() + (int64_t)s->cfg->redis_retry * 1000;
     while (!session_flush(s) && !s->closed) {
-        if (now_ms() > give_up) {
+        if (now_ms() > give_up || atomic_load(&s->r->pool->hurry)) {
             log_error("session %s: %zu events could not be written: %s", s->claim.sid, s->qlen,
                       store_error(s->r->store));
             break;
@@ -873,7 +874,7 @@ static void *runner_main(void *arg)
         pthread_mutex_lock(&pool->lock);
         if (!atomic_load(&pool->stopping) && seen == pool->wake_gen) {
             struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
+            clock_gettime(CLOCK_MONOTONIC, &ts); /* a clock step is no delay */
             ts.tv_sec += 1;
             pthread_cond_timedwait(&pool->cond, &pool->lock, &ts);
         }
@@ -893,7 +894,11 @@ struct runners *runners_start(const struct config *cfg, const struct pipeline *p
     gethostname(host, sizeof(host) - 1);
     snprintf(rs->instance, sizeof(rs->instance), "%s:%d", host, (int)getpid());
     pthread_mutex_init(&rs->lock, NULL);
-    pthread_cond_init(&rs->cond, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&rs->cond, &ca);
+    pthread_condattr_destroy(&ca);
     rs->runners = xcalloc((size_t)(rs->n ? rs->n : 1), sizeof(struct runner));
     for (int i = 0; i < rs->n; i++) {
         struct runner *r = &rs->runners[i];
@@ -937,6 +942,8 @@ void runners_shutdown(struct runners *rs, int grace_s)
     long long now = now_ms();
     bool again = atomic_exchange(&rs->stopping, true);
     long long deadline = again ? now : now + (long long)grace_s * 1000;
+    if (again || grace_s == 0)
+        atomic_store(&rs->hurry, true);
     long long cur = atomic_load(&rs->deadline_ms);
     if (!cur || deadline < cur)
         atomic_store(&rs->deadline_ms, deadline ? deadline : 1);

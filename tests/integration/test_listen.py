@@ -50,6 +50,27 @@ class ListenTest(unittest.TestCase):
             self.assertEqual(ps.stop(), 0)
         self.assertFalse(os.path.exists(ps.socket))
 
+    def test_the_socket_path_appears_only_once_it_accepts(self):
+        # Bound under a temporary name and renamed once listening: whoever
+        # sees the path can connect, and no temporary name is left behind.
+        d = tempfile.mkdtemp(dir=self.tmp)
+        sock = os.path.join(d, "ps.sock")
+        for _ in range(5):
+            p = subprocess.Popen([BIN, "--pipeline", PIPE, "--redis", self.redis.url,
+                                  "--workdir", os.path.join(self.tmp, "w"),
+                                  "--listen", "unix:" + sock],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                wait_for(lambda: os.path.exists(sock), interval=0.001, what="the socket")
+                c = socket.socket(socket.AF_UNIX)
+                c.connect(sock)  # refused if the path came before listen()
+                c.close()
+                self.assertEqual(os.listdir(d), ["ps.sock"])
+            finally:
+                p.terminate()
+                self.assertEqual(p.wait(20), 0)
+            self.assertEqual(os.listdir(d), [])
+
     def test_a_live_socket_is_not_taken_over(self):
         ps = Phasestream(self.tmp, self.redis.url, PIPE)
         try:

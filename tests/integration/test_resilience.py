@@ -39,6 +39,10 @@ class Env:
         self.procs = []
         self.nginxes = []
 
+    def key(self, sid, what):
+        """A session's key under the prefix the tests' instances share."""
+        return "res:{%s}:%s" % (sid, what)
+
     def ps(self, *args, runners=2, prefix="res:", env=None, binary=None):
         p = Phasestream(self.tmp, self.redis.url, PIPE, args=list(args), runners=runners,
                         prefix=prefix, env=env, binary=binary)
@@ -103,9 +107,9 @@ class DeadRunnerTest(unittest.TestCase):
             a.proc.wait()
             a2 = env.ps("--heartbeat", "2", runners=1)
             r = env.redis.client()
-            wait_for(lambda: r("HGET", "res:{%s}:state" % sid, "status") == "error", timeout=15,
+            wait_for(lambda: r("HGET", env.key(sid, "state"), "status") == "error", timeout=15,
                      what="the session to be ended")
-            last = r("LINDEX", "res:{%s}:events" % sid, -1)
+            last = r("LINDEX", env.key(sid, "events"), -1)
             self.assertTrue(last.startswith("error\n"))
             self.assertEqual(json.loads(last.split("\n", 1)[1])["code"], "lost")
             self.assertEqual(r("ZSCORE", "res:running", sid), None)
@@ -167,14 +171,14 @@ class RedisOutageTest(unittest.TestCase):
             t = threading.Thread(target=lambda: got.extend(follow_resuming(n.port, sid, 60)))
             t.start()
             r = env.redis.client()
-            wait_for(lambda: r("LLEN", "res:{%s}:events" % sid) > 15, what="some ticks")
+            wait_for(lambda: r("LLEN", env.key(sid, "events")) > 15, what="some ticks")
             r.close()
             env.redis.stop()
             time.sleep(1.5)  # ~15 lines are printed while Redis is away
             env.redis.start()
             t.join(60)
             r = env.redis.client()
-            stored = stored_events(r, type("S", (), {"key": lambda self, s, w: "res:{%s}:%s" % (s, w)})(), sid)
+            stored = stored_events(r, env, sid)
             r.close()
             self.assertEqual(stored[-1][1], "complete")
             msgs = [json.loads(d)["message"] for (_, t_, d) in stored if t_ == "log"]
@@ -201,9 +205,9 @@ class RedisOutageTest(unittest.TestCase):
             # ...and when Redis answers again, the session ends as "redis".
             env.redis.start()
             r = env.redis.client()
-            wait_for(lambda: r("HGET", "res:{%s}:state" % sid, "status") == "error", timeout=10,
+            wait_for(lambda: r("HGET", env.key(sid, "state"), "status") == "error", timeout=10,
                      what="the terminal event")
-            last = json.loads(r("LINDEX", "res:{%s}:events" % sid, -1).split("\n", 1)[1])
+            last = json.loads(r("LINDEX", env.key(sid, "events"), -1).split("\n", 1)[1])
             self.assertEqual(last["code"], "redis")
             r.close()
         finally:
@@ -221,7 +225,7 @@ class ShutdownTest(unittest.TestCase):
             a.send(signal.SIGTERM)
             self.assertEqual(a.proc.wait(20), 0)
             r = env.redis.client()
-            self.assertEqual(r("HGET", "res:{%s}:state" % sid, "status"), "complete")
+            self.assertEqual(r("HGET", env.key(sid, "state"), "status"), "complete")
             r.close()
         finally:
             env.close()
@@ -244,7 +248,7 @@ class ShutdownTest(unittest.TestCase):
             self.assertTrue(es.ended)
             es.close()
             r = env.redis.client()
-            st = r("HGETALL", "res:{%s}:state" % sid)
+            st = r("HGETALL", env.key(sid, "state"))
             st = dict(zip(st[::2], st[1::2]))
             self.assertEqual(st["status"], "error")
             self.assertIn("shut down", st["error"])
@@ -268,8 +272,31 @@ class ShutdownTest(unittest.TestCase):
             self.assertEqual(a.proc.wait(20), 0)
             self.assertLess(time.time() - t0, 6)
             r = env.redis.client()
-            self.assertEqual(r("HGET", "res:{%s}:state" % sid, "status"), "error")
+            self.assertEqual(r("HGET", env.key(sid, "state"), "status"), "error")
             r.close()
+        finally:
+            env.close()
+
+    def test_a_second_signal_does_not_wait_for_redis(self):
+        # Redis is away: the first signal waits (up to --redis-retry) to store
+        # the session's end; a second one stops now, killing the phase, and
+        # leaves the session to the reaper.
+        env = Env()
+        try:
+            a = env.ps("--shutdown-grace", "60", "--kill-grace", "1", "--redis-retry", "60")
+            n = env.nginx(a.socket)
+            sid = create(n.port, "sleepy")
+            wait_for(lambda: processes_with_env("PS_TEST_MARK=mark-" + sid), what="the phase")
+            env.redis.stop()
+            a.send(signal.SIGTERM)
+            time.sleep(1)
+            self.assertIsNone(a.proc.poll())
+            t0 = time.time()
+            a.send(signal.SIGTERM)
+            self.assertEqual(a.proc.wait(20), 0)
+            self.assertLess(time.time() - t0, 10)
+            self.assertEqual(processes_with_env("PS_TEST_MARK=mark-" + sid), [])
+            self.assertIn("could not be written", a.read_log())
         finally:
             env.close()
 
@@ -304,8 +331,7 @@ class InstancesTest(unittest.TestCase):
             sid = create(n.port, "ticks")
             got, _ = follow_in_pieces(n.port, sid, lambda: 3)
             r = env.redis.client()
-            stored = [(i + 1,) + tuple(el.split("\n", 1)) for i, el in
-                      enumerate(r("LRANGE", "res:{%s}:events" % sid, 0, -1))]
+            stored = stored_events(r, env, sid)
             r.close()
             self.assertEqual(as_tuples(got), stored)
         finally:
@@ -346,8 +372,12 @@ class ViewersTest(unittest.TestCase):
                 "sessionId"]
             done = json.loads(request_fcgi(a.socket, "POST", b'{"proofType":"quick"}'))[
                 "sessionId"]
-            wait_for(lambda: env.redis.client()("HGET", "res:{%s}:state" % done, "status")
-                     == "complete", timeout=20, what="the quick session")
+            r = env.redis.client()
+            wait_for(lambda: r("HEXISTS", env.key(done, "state"), "terminal") == 1,
+                     timeout=20, what="the quick session to end")
+            st = r("HGETALL", env.key(done, "state"))
+            r.close()
+            self.assertIn("complete", st, st)
 
             def cycle(i):
                 c = FastCGI(a.socket)
