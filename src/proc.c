@@ -14,10 +14,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-
 void proc_init(void)
 {
     (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -127,13 +123,19 @@ proc_child(const char *path, char *const argv[], char *const envp[], const char 
         child_fail(report_w);
     if (chdir(cwd) < 0)
         child_fail(report_w);
-    /* Nothing of the server's (Redis sockets, client connections, the
-     * listening socket) may leak into the phase. */
-    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+    /* The shim keeps 0, 1, 2 and the report pipe, moved to 3 (it closes on
+     * exec), and closes the rest: nothing of the server's (Redis sockets,
+     * client connections, the listening socket) may reach the phase, nor
+     * stay open in the shim, which lives as long as the phase. That includes
+     * the pipes of phases other runners are starting at this moment: a write
+     * end held here would keep their output, and their start, from ending. */
+    if (report_w != 3 && dup3(report_w, 3, O_CLOEXEC) < 0)
+        child_fail(report_w);
+    report_w = 3;
+    if (syscall(SYS_close_range, 4U, ~0U, 0U) < 0) {
         long max = sysconf(_SC_OPEN_MAX);
-        for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
-            if (fd != report_w)
-                fcntl(fd, F_SETFD, FD_CLOEXEC);
+        for (int fd = 4; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+            close(fd);
     }
 
     pid_t cmd = fork();
@@ -155,8 +157,8 @@ proc_child(const char *path, char *const argv[], char *const envp[], const char 
     }
 
     /* The shim lets go of the pipes, so they end with the command. */
-    dup2(devnull, 1);
-    dup2(devnull, 2);
+    dup2(0, 1); /* /dev/null */
+    dup2(0, 2);
     close(report_w);
     int st;
     while (waitpid(cmd, &st, 0) < 0)

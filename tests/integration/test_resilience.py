@@ -301,6 +301,50 @@ class ShutdownTest(unittest.TestCase):
             env.close()
 
 
+def open_pipes_and_sockets(pid):
+    """The fds >= 3 of pid that are pipes or sockets."""
+    out = []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if int(fd) > 2 and target.startswith(("pipe:", "socket:")):
+            out.append((int(fd), target))
+    return out
+
+
+class DescriptorsTest(unittest.TestCase):
+    def test_a_phase_holds_none_of_the_servers_descriptors(self):
+        # Two long phases start along with six short ones. The long phases'
+        # processes (the group's shim included, which lives as long as the
+        # phase) hold only their stdin, stdout and stderr: no Redis or client
+        # socket, and no pipe of a phase started at the same moment, which
+        # would keep that phase from ever ending.
+        env = Env()
+        try:
+            a = env.ps("--shutdown-grace", "1", "--kill-grace", "1", runners=8)
+            n = env.nginx(a.socket)
+            long_ = [create(n.port, "sleepy") for _ in range(2)]
+            short = [create(n.port, "quick") for _ in range(6)]
+            r = env.redis.client()
+            for sid in short:
+                wait_for(lambda: r("HEXISTS", env.key(sid, "state"), "terminal") == 1,
+                         timeout=20, what="the short session to end")
+                self.assertEqual(r("HGET", env.key(sid, "state"), "status"), "complete")
+            r.close()
+            for sid in long_:
+                pids = wait_for(lambda: processes_with_env("PS_TEST_MARK=mark-" + sid),
+                                what="the long phase")
+                with open("/proc/%d/stat" % pids[0]) as f:
+                    pgid = int(f.read().rsplit(")", 1)[1].split()[2])
+                for pid in set(pids) | {pgid}:
+                    self.assertEqual(open_pipes_and_sockets(pid), [], pid)
+                self.assertEqual(sorted(os.listdir("/proc/%d/fd" % pgid)), ["0", "1", "2"])
+        finally:
+            env.close()
+
+
 class InstancesTest(unittest.TestCase):
     def test_three_instances_thirty_workflows_each_run_once(self):
         env = Env()
