@@ -394,12 +394,7 @@
     s.terminal = false;
     for (const m of marks) applyEvent(s, m.type, m.d, m.t);
     if (!s.terminal && wasTerminal) finishFromState(s, s.st);
-    if (s.terminal) {
-      if (s.es) s.es.close();
-      s.es = null;
-      s.conn = 'ended';
-      clearTimeout(s.queueTimer);
-    }
+    if (s.terminal) endStream(s);
     scheduleRender();
   }
 
@@ -469,12 +464,7 @@
       if (s.history === 'loading') s.marks.push({ id, type, d, t });
       applyEvent(s, type, d, t);
     }
-    if (s.terminal) {
-      es.close();
-      s.es = null;
-      s.conn = 'ended';
-      clearTimeout(s.queueTimer);
-    }
+    if (s.terminal) endStream(s);
     scheduleRender();
   }
 
@@ -626,11 +616,16 @@
     const t = Date.parse(st.lastUpdate || '') || serverNow(s);
     if (st.status === 'complete') onComplete(s, st, t);
     else onError(s, { error: st.error || 'The workflow failed', phase: st.phase, code: null }, t);
+    endStream(s);
+    scheduleRender();
+  }
+
+  // The session has ended: its stream is closed for good.
+  function endStream(s) {
     if (s.es) s.es.close();
     s.es = null;
     s.conn = 'ended';
     clearTimeout(s.queueTimer);
-    scheduleRender();
   }
 
   // ------------------------------------------------------------- loader --
