@@ -75,8 +75,7 @@ struct feed {
     bool ready;       /* subscribed, and known_last read after that */
     bool len_pending; /* LLEN in flight */
     bool tail_fetching;
-    uint64_t tail_from; /* the first id the tail read in flight asked for */
-    bool released;      /* no viewers left; freed when nothing is in flight */
+    bool released; /* no viewers left; freed when nothing is in flight */
     uint64_t known_last;
     /* cache: ids cache_first .. cache_first + cache_count - 1, in a ring */
     struct cached ring[SSE_CACHE_EVENTS];
@@ -363,7 +362,9 @@ static void viewer_pump(struct viewer *v)
         }
         uint64_t cache_end = f->cache_first + f->cache_count; /* next id to cache */
         if (!f->tail_fetching && (f->cache_count == 0 || v->next_id > cache_end)) {
-            /* Nobody ahead of this viewer needs the old cache window. */
+            /* Nobody ahead of this viewer needs the old cache window. It
+             * never moves while the shared tail read is out: the answer is
+             * filed at the window's end, under the ids it asked for. */
             for (size_t i = 0; i < f->cache_count; i++)
                 free(cache_get(f, f->cache_first + i)->text);
             f->cache_count = 0;
@@ -472,13 +473,7 @@ static void feed_tail_reply(void *arg, redisReply *r)
     }
     if (!r || r->type != REDIS_REPLY_ARRAY)
         return;
-    uint64_t id = f->cache_first + f->cache_count;
-    if (f->tail_from != id) {
-        /* The window moved while the read was out (the cache was emptied
-         * for a viewer further ahead): these are not the next ids. */
-        feed_pump(f);
-        return;
-    }
+    uint64_t id = f->cache_first + f->cache_count; /* the window did not move: see viewer_pump */
     if (r->elements == 0 && f->known_last >= id)
         f->known_last = id - 1;
     for (size_t i = 0; i < r->elements; i++, id++) {
@@ -509,8 +504,7 @@ static void feed_fetch_tail(struct feed *f)
 {
     if (f->tail_fetching)
         return;
-    f->tail_from = f->cache_first + f->cache_count;
-    if (sse_read(f->sse, f->events_key, f->tail_from, feed_tail_reply, f) == 0)
+    if (sse_read(f->sse, f->events_key, f->cache_first + f->cache_count, feed_tail_reply, f) == 0)
         f->tail_fetching = true;
 }
 
