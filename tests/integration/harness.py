@@ -601,13 +601,13 @@ def rss_kib(pid):
 
 
 def proc_stat(pid):
-    """(state, ppid) of a process, or None when it is gone."""
+    """(state, ppid, process group) of a process, or None when it is gone."""
     try:
         with open("/proc/%s/stat" % pid) as f:
             fields = f.read().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return fields[0], int(fields[1])
+    return fields[0], int(fields[1]), int(fields[2])
 
 
 def alive(pid):

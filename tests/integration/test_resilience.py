@@ -14,7 +14,7 @@ import unittest
 
 from harness import (Redis, Phasestream, Nginx, Stack, FastCGI, request, create, follow,
                      follow_resuming, stream, stored_events, wait_for, processes_with_env,
-                     zombies_of, PIPELINES, RELEASE_BIN, follow_in_pieces, rss_kib)
+                     zombies_of, proc_stat, PIPELINES, RELEASE_BIN, follow_in_pieces, rss_kib)
 
 PIPE = os.path.join(PIPELINES, "resilience.json")
 
@@ -336,8 +336,7 @@ class DescriptorsTest(unittest.TestCase):
             for sid in long_:
                 pids = wait_for(lambda: processes_with_env("PS_TEST_MARK=mark-" + sid),
                                 what="the long phase")
-                with open("/proc/%d/stat" % pids[0]) as f:
-                    pgid = int(f.read().rsplit(")", 1)[1].split()[2])
+                pgid = proc_stat(pids[0])[2]  # the group's leader: the shim
                 for pid in set(pids) | {pgid}:
                     self.assertEqual(open_pipes_and_sockets(pid), [], pid)
                 self.assertEqual(sorted(os.listdir("/proc/%d/fd" % pgid)), ["0", "1", "2"])
@@ -421,7 +420,8 @@ class ViewersTest(unittest.TestCase):
                      timeout=20, what="the quick session to end")
             st = r("HGETALL", env.key(done, "state"))
             r.close()
-            self.assertIn("complete", st, st)
+            st = dict(zip(st[::2], st[1::2]))
+            self.assertEqual(st["status"], "complete", st)
 
             def cycle(i):
                 c = FastCGI(a.socket)

@@ -224,10 +224,6 @@ class ManyViewersTest(unittest.TestCase):
             self.assertEqual(s.close(), 0)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class SharedFeedTest(unittest.TestCase):
     def test_viewers_at_different_places_joining_together_each_get_their_exact_part(self):
         # Viewers of one session that arrive together share one feed; one
@@ -248,3 +244,7 @@ class SharedFeedTest(unittest.TestCase):
                     self.assertEqual(got, stored[k:], "round %d, from %d" % (round_, k))
         finally:
             self.assertEqual(s.close(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
