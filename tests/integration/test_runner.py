@@ -286,13 +286,20 @@ class RunnerTest(unittest.TestCase):
         s = Stack("basic.json", runners=2, redis=self.s.redis)
         try:
             sids = [create(s.port, "slow") for _ in range(5)]
+
+            def statuses():
+                # One moment: read one by one, a session could end and the
+                # next start between two reads, and both count as running.
+                s.r("MULTI")
+                for sid in sids:
+                    s.r("HGET", s.key(sid, "state"), "status")
+                return s.r("EXEC")
             peak = 0
             deadline = time.time() + 30
             while time.time() < deadline:
-                running = sum(1 for sid in sids
-                              if s.r("HGET", s.key(sid, "state"), "status") == "running")
-                peak = max(peak, running)
-                if all(s.r("HGET", s.key(sid, "state"), "status") == "complete" for sid in sids):
+                now = statuses()
+                peak = max(peak, now.count("running"))
+                if now.count("complete") == len(sids):
                     break
                 time.sleep(0.05)
             self.assertEqual(peak, 2)
