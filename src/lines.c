@@ -50,11 +50,11 @@ void linebuf_feed(struct linebuf *lb, const char *p, size_t n, line_fn *fn, void
             memcpy(lb->data + lb->len, p, take);
             lb->len += take;
             if (take < chunk || (!nl && lb->len == lb->cap)) {
-                fn(ctx, lb->data, lb->len, true);
+                fn(ctx, lb->data, lb->len, LINE_CUT);
                 lb->len = 0;
                 lb->discarding = nl == NULL;
             } else if (nl) {
-                fn(ctx, lb->data, lb->len, false);
+                fn(ctx, lb->data, lb->len, LINE_WHOLE);
                 lb->len = 0;
             }
         }
@@ -68,7 +68,7 @@ void linebuf_feed(struct linebuf *lb, const char *p, size_t n, line_fn *fn, void
 void linebuf_finish(struct linebuf *lb, line_fn *fn, void *ctx)
 {
     if (lb->len > 0 && !lb->discarding)
-        fn(ctx, lb->data, lb->len, false);
+        fn(ctx, lb->data, lb->len, LINE_PARTIAL);
     lb->len = 0;
     lb->discarding = false;
 }
@@ -223,13 +223,18 @@ static void mask_dangling(const struct line_rules *r, struct buf *b)
     }
 }
 
-char *line_sanitize(const struct line_rules *rules, const char *raw, size_t n, bool truncated,
+char *line_sanitize(const struct line_rules *rules, const char *raw, size_t n, enum line_end end,
                     size_t *outlen)
 {
-    struct buf b;
+    struct buf masked, b;
+    buf_init(&masked);
+    buf_append(&masked, raw, n);
+    mask_all(rules, &masked);
     buf_init(&b);
-    line_clean(raw, n, &b);
+    line_clean(buf_head(&masked), buf_used(&masked), &b);
+    buf_free(&masked);
     mask_all(rules, &b);
+    bool truncated = end == LINE_CUT;
     if (buf_used(&b) > rules->limit) {
         size_t cut = rules->limit;
         /* Back up to a character boundary. */
@@ -238,10 +243,10 @@ char *line_sanitize(const struct line_rules *rules, const char *raw, size_t n, b
         b.len = b.off + cut;
         truncated = true;
     }
-    if (truncated) {
+    if (truncated || end == LINE_PARTIAL)
         mask_dangling(rules, &b);
+    if (truncated)
         buf_appends(&b, LINE_CUT_MARKER);
-    }
     if (outlen)
         *outlen = buf_used(&b);
     /* b was only appended to, so its data starts at the line. */

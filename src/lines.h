@@ -5,14 +5,19 @@
  * same steps, in this order, before anything else sees it:
  *
  *   1. split: a linebuf collects bytes until '\n'; a line that outgrows the
- *      buffer is emitted as truncated and the rest of it, up to the newline,
- *      is discarded (so memory per stream is fixed);
- *   2. clean: invalid UTF-8 becomes U+FFFD, ANSI escape sequences and control
+ *      buffer is emitted as cut and the rest of it, up to the newline, is
+ *      discarded (so memory per stream is fixed); bytes left without a
+ *      newline when the stream ends are emitted as a partial line;
+ *   2. mask: every occurrence of a secret value becomes "***" -- before
+ *      cleaning, so that cleaning cannot eat a secret's first bytes (an
+ *      escape sequence that swallows them), and again after it, so that a
+ *      control character inside a secret cannot hide it;
+ *   3. clean: invalid UTF-8 becomes U+FFFD, ANSI escape sequences and control
  *      characters other than tab are removed, a trailing '\r' is dropped;
- *   3. mask: every occurrence of a secret value becomes "***" -- after
- *      cleaning, so a control character inside a secret cannot hide it;
  *   4. cut: a line longer than the limit is cut on a character boundary and
- *      marked; a secret's prefix left dangling at the cut is masked too.
+ *      marked. A cut line, and a partial one (its phase may have been killed
+ *      in the middle of printing a secret), may end in the first bytes of a
+ *      secret: that dangling prefix is masked too.
  *
  * The buffer holds limit + the longest secret, so a secret that starts
  * before the limit is always whole when masking runs. */
@@ -30,7 +35,14 @@ struct line_rules {
     size_t nsecrets;
 };
 
-typedef void line_fn(void *ctx, const char *line, size_t len, bool truncated);
+/* How a raw line ended. */
+enum line_end {
+    LINE_WHOLE,   /* at its newline */
+    LINE_CUT,     /* outgrew the buffer: the rest was discarded */
+    LINE_PARTIAL, /* the stream ended before its newline */
+};
+
+typedef void line_fn(void *ctx, const char *line, size_t len, enum line_end end);
 
 struct linebuf {
     char *data;
@@ -45,8 +57,9 @@ void linebuf_feed(struct linebuf *lb, const char *p, size_t n, line_fn *fn, void
 /* At the end of the stream: emits a held partial line. */
 void linebuf_finish(struct linebuf *lb, line_fn *fn, void *ctx);
 
-/* Steps 2-4 on one raw line. Returns a new NUL-terminated string. */
-char *line_sanitize(const struct line_rules *rules, const char *raw, size_t n, bool truncated,
+/* Steps 2-4 on one raw line. Returns a new NUL-terminated string; a cut
+ * line (LINE_CUT, or longer than the limit) ends with LINE_CUT_MARKER. */
+char *line_sanitize(const struct line_rules *rules, const char *raw, size_t n, enum line_end end,
                     size_t *outlen);
 
 /* Step 3 alone on a NUL-terminated string (used for the server's own

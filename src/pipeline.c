@@ -7,6 +7,7 @@
  * the key and the reason. */
 #include "pipeline.h"
 #include "alloc.h"
+#include "ident.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -49,13 +50,7 @@ static int verr(struct vctx *v, const char *where, const char *fmt, ...)
 
 static bool name_ok(const char *s, size_t maxlen)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > maxlen)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
-            return false;
-    return true;
+    return ident_valid(s, strlen(s), 1, maxlen);
 }
 
 static bool env_name_ok(const char *s)
@@ -201,7 +196,7 @@ static int get_string_array(struct vctx *v, const char *where, struct json_objec
 
 static bool proof_type_ok(const char *s)
 {
-    return name_ok(s, 32);
+    return name_ok(s, IDENT_NAME_MAX);
 }
 
 static bool secret_ok(const char *s)
@@ -321,7 +316,7 @@ static int parse_rule(struct vctx *v, const char *where, struct json_object *obj
         for (const char *const *res = reserved; *res; res++)
             if (strcmp(r->event_type, *res) == 0)
                 return verr(v, evwhere, "type \"%s\" is the server's own", *res);
-        if (!name_ok(r->event_type, 32) || !islower((unsigned char)r->event_type[0]))
+        if (!name_ok(r->event_type, IDENT_NAME_MAX) || !islower((unsigned char)r->event_type[0]))
             return verr(v, evwhere, "type must be a lower-case name");
         struct json_object *data;
         if (!json_object_object_get_ex(ev, "data", &data) ||
@@ -353,7 +348,7 @@ static int parse_phase(struct vctx *v, struct pipeline *p, size_t idx, struct js
         return -1;
     if (get_string(v, where, obj, "name", true, &ph->name) < 0)
         return -1;
-    if (!name_ok(ph->name, 32) || strcmp(ph->name, "queued") == 0 ||
+    if (!name_ok(ph->name, IDENT_NAME_MAX) || strcmp(ph->name, "queued") == 0 ||
         strcmp(ph->name, "complete") == 0)
         return verr(v, where, "name \"%s\" must be 1-32 of [A-Za-z0-9_-], not queued/complete",
                     ph->name);
@@ -419,6 +414,8 @@ static int parse_phase(struct vctx *v, struct pipeline *p, size_t idx, struct js
             if (!json_object_is_type(val, json_type_string))
                 return verr(v, where, "env \"%s\" must be a string", k);
             ph->env[ph->nenv].name = xstrdup(k);
+            if ((size_t)json_object_get_string_len(val) != strlen(json_object_get_string(val)))
+                return verr(v, where, "env \"%s\" holds a NUL", k);
             ph->env[ph->nenv].value = xstrdup(json_object_get_string(val));
             ph->nenv++;
         }

@@ -1,5 +1,6 @@
 /* request.c -- request parsing and validation: see request.h. */
 #include "request.h"
+#include "ident.h"
 
 #include <ctype.h>
 #include <json-c/json.h>
@@ -9,24 +10,12 @@
 
 static bool sid_valid(const char *s)
 {
-    size_t n = strlen(s);
-    if (n < 8 || n > REQUEST_SID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
-            return false;
-    return true;
+    return ident_valid(s, strlen(s), IDENT_SID_MIN, REQUEST_SID_MAX);
 }
 
-static bool proof_type_syntax(const char *s)
+static bool proof_type_syntax(const char *s, size_t len)
 {
-    size_t n = strlen(s);
-    if (n < 1 || n > REQUEST_TYPE_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
-            return false;
-    return true;
+    return ident_valid(s, len, 1, REQUEST_TYPE_MAX);
 }
 
 /* Decimal event id: 1-19 digits, no sign, no spaces. */
@@ -136,7 +125,7 @@ static int apply_params(struct request *r, char values[P_COUNT][REQUEST_QUERY_MA
         r->has_last_id = true;
     }
     if (seen[P_PROOF_TYPE]) {
-        if (!proof_type_syntax(values[P_PROOF_TYPE])) {
+        if (!proof_type_syntax(values[P_PROOF_TYPE], strlen(values[P_PROOF_TYPE]))) {
             snprintf(err, errlen, "proofType must be 1 to 32 characters of A-Z, a-z, 0-9, _ and -");
             return 400;
         }
@@ -277,7 +266,8 @@ int request_parse_body(struct request *r, const char *content_type, const char *
     int rc = 0;
     if (json_object_object_get_ex(obj, "proofType", &pt)) {
         if (!json_object_is_type(pt, json_type_string) ||
-            !proof_type_syntax(json_object_get_string(pt))) {
+            !proof_type_syntax(json_object_get_string(pt),
+                               (size_t)json_object_get_string_len(pt))) {
             snprintf(err, errlen,
                      "proofType must be a string of 1 to 32 characters of A-Z, "
                      "a-z, 0-9, _ and -");

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ident.h"
+
 enum route {
     ROUTE_WORKFLOW, /* the prefix itself: create, stream, cancel */
     ROUTE_STATE,
@@ -23,8 +25,8 @@ enum route {
 
 enum method { METHOD_GET, METHOD_HEAD, METHOD_POST, METHOD_DELETE, METHOD_OTHER };
 
-#define REQUEST_SID_MAX   64
-#define REQUEST_TYPE_MAX  32
+#define REQUEST_SID_MAX   IDENT_SID_MAX
+#define REQUEST_TYPE_MAX  IDENT_NAME_MAX
 #define REQUEST_QUERY_MAX 4096
 
 struct request {

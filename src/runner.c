@@ -384,13 +384,13 @@ struct stream_ctx {
 };
 
 /* One raw output line: clean, mask, extract, queue. */
-static void on_line(void *ctx, const char *raw, size_t n, bool truncated)
+static void on_line(void *ctx, const char *raw, size_t n, enum line_end end)
 {
     struct stream_ctx *sc = ctx;
     struct session *s = sc->s;
     const struct pipeline_phase *ph = s->phase;
     size_t len;
-    char *line = line_sanitize(&s->rules, raw, n, truncated, &len);
+    char *line = line_sanitize(&s->rules, raw, n, end, &len);
 
     if (sc->is_stderr && len > 0)
         snprintf(s->stderr_tail, sizeof(s->stderr_tail), "%s", line);

@@ -11,16 +11,16 @@
 
 struct collected {
     char *lines[16];
-    bool truncated[16];
+    enum line_end end[16];
     int n;
 };
 
-static void collect(void *ctx, const char *line, size_t len, bool truncated)
+static void collect(void *ctx, const char *line, size_t len, enum line_end end)
 {
     struct collected *c = ctx;
     assert_true(c->n < 16);
     c->lines[c->n] = strndup(line, len);
-    c->truncated[c->n++] = truncated;
+    c->end[c->n++] = end;
 }
 
 static void collected_free(struct collected *c)
@@ -46,7 +46,7 @@ static void test_lines_split_across_chunks(void **state)
     linebuf_finish(&lb, collect, &c);
     assert_int_equal(c.n, 4);
     assert_string_equal(c.lines[3], "thr");
-    assert_false(c.truncated[3]);
+    assert_int_equal(c.end[3], LINE_PARTIAL);
     linebuf_free(&lb);
     collected_free(&c);
 }
@@ -63,17 +63,17 @@ static void test_an_overlong_line_is_emitted_once_and_its_rest_dropped(void **st
     linebuf_feed(&lb, big, 50, collect, &c);
     linebuf_feed(&lb, "yy\nnext\n", 8, collect, &c);
     assert_int_equal(c.n, 2);
-    assert_true(c.truncated[0]);
+    assert_int_equal(c.end[0], LINE_CUT);
     assert_int_equal(strlen(c.lines[0]), 20);
     assert_string_equal(c.lines[1], "next");
-    assert_false(c.truncated[1]);
+    assert_int_equal(c.end[1], LINE_WHOLE);
     linebuf_free(&lb);
     collected_free(&c);
 }
 
 static char *clean(const struct line_rules *r, const char *s, size_t n)
 {
-    return line_sanitize(r, s, n, false, NULL);
+    return line_sanitize(r, s, n, LINE_WHOLE, NULL);
 }
 
 static void test_invalid_utf8_becomes_replacement_characters(void **state)
@@ -128,7 +128,7 @@ static void test_cut_on_a_character_boundary_with_a_marker(void **state)
     /* "ab" then three 2-byte characters: the cut at 5 would split one. */
     const char in[] = "ab\xc3\xa9\xc3\xa9\xc3\xa9";
     size_t len;
-    char *out = line_sanitize(&r, in, sizeof(in) - 1, false, &len);
+    char *out = line_sanitize(&r, in, sizeof(in) - 1, LINE_WHOLE, &len);
     assert_string_equal(out, "ab\xc3\xa9" LINE_CUT_MARKER);
     assert_int_equal(len, strlen(out));
     free(out);
@@ -140,10 +140,50 @@ static void test_a_secret_cut_in_half_is_still_masked(void **state)
     const char *secrets[] = {"SECRETVALUE"};
     struct line_rules r = {.limit = 10, .secrets = secrets, .nsecrets = 1};
     const char in[] = "12345SECRETVALUE";
-    char *out = line_sanitize(&r, in, 12, true, NULL); /* the reader cut it at 12 */
+    char *out = line_sanitize(&r, in, 12, LINE_CUT, NULL); /* the reader cut it at 12 */
     assert_null(strstr(out, "SECRE"));
     assert_string_equal(out, "12345***" LINE_CUT_MARKER);
     free(out);
+}
+
+static void test_a_partial_last_line_masks_a_dangling_secret_prefix(void **state)
+{
+    (void)state;
+    const char *secrets[] = {"SUPERSECRETVALUE123"};
+    struct line_rules r = {.limit = 200, .secrets = secrets, .nsecrets = 1};
+    struct linebuf lb;
+    struct collected c = {0};
+    linebuf_init(&lb, &r);
+    /* The phase is killed in the middle of printing the secret. */
+    linebuf_feed(&lb, "key=SUPERSEC", 12, collect, &c);
+    linebuf_finish(&lb, collect, &c);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.end[0], LINE_PARTIAL);
+    char *out = line_sanitize(&r, c.lines[0], strlen(c.lines[0]), c.end[0], NULL);
+    assert_string_equal(out, "key=***"); /* masked, and no cut marker */
+    free(out);
+    out = line_sanitize(&r, "done", 4, LINE_PARTIAL, NULL);
+    assert_string_equal(out, "done");
+    free(out);
+    linebuf_free(&lb);
+    collected_free(&c);
+}
+
+static void test_an_escape_sequence_cannot_eat_a_secrets_first_byte(void **state)
+{
+    (void)state;
+    const char *secrets[] = {"S3cr3tValue_ABCDEFG"};
+    struct line_rules r = {.limit = 200, .secrets = secrets, .nsecrets = 1};
+    /* ESC S is a two-byte sequence and ESC [ S a CSI ending in S: cleaning
+     * first would leave "3cr3tValue_ABCDEFG" behind. */
+    const char *ins[] = {"key=\x1bS3cr3tValue_ABCDEFG", "key=\x1b[S3cr3tValue_ABCDEFG end"};
+    for (size_t i = 0; i < 2; i++) {
+        char *out = clean(&r, ins[i], strlen(ins[i]));
+        assert_null(strstr(out, "3cr3t"));
+        assert_null(strstr(out, "ABCDEFG"));
+        assert_int_equal(strncmp(out, "key=", 4), 0);
+        free(out);
+    }
 }
 
 int main(void)
@@ -156,6 +196,8 @@ int main(void)
             cmocka_unit_test(test_secrets_are_masked_longest_first_even_behind_controls),
             cmocka_unit_test(test_cut_on_a_character_boundary_with_a_marker),
             cmocka_unit_test(test_a_secret_cut_in_half_is_still_masked),
+            cmocka_unit_test(test_a_partial_last_line_masks_a_dangling_secret_prefix),
+            cmocka_unit_test(test_an_escape_sequence_cannot_eat_a_secrets_first_byte),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

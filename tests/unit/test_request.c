@@ -113,6 +113,10 @@ static void test_bodies(void **state)
     assert_int_equal(body(&r, "application/json", "[]"), 400);
     assert_int_equal(body(&r, "application/json", "{\"proofType\":\"x\"} {"), 400);
     assert_int_equal(body(&r, "multipart/form-data", "x"), 400);
+    /* json-c keeps the NUL; a reader that stops at it would see "groth16". */
+    assert_int_equal(body(&r, "application/json", "{\"proofType\":\"groth16\\u0000\"}"), 400);
+    assert_int_equal(body(&r, "application/json", "{\"proofType\":\"groth16\\u0000x\"}"), 400);
+    assert_int_equal(body(&r, NULL, "proofType=groth16%00"), 400);
 }
 
 int main(void)
