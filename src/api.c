@@ -35,13 +35,6 @@ static char *json_text(struct json_object *o)
     return s;
 }
 
-char *api_error_json(const char *msg)
-{
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "error", json_object_new_string(msg));
-    return json_text(o);
-}
-
 void api_init(struct api *api, const struct config *cfg, const struct pipeline *p, struct sse *sse)
 {
     api->cfg = cfg;
@@ -336,7 +329,7 @@ static void request_path(FCGX_Request *req, char *out, size_t len)
     snprintf(out, len, "%s%s", script ? script : "", info ? info : "");
 }
 
-void api_handle(struct api *api, struct store *st, FCGX_Request *req)
+static void api_handle(struct api *api, struct store *st, FCGX_Request *req)
 {
     char path[2048];
     request_path(req, path, sizeof(path));
@@ -382,3 +375,37 @@ void api_handle(struct api *api, struct store *st, FCGX_Request *req)
         break;
     }
 }
+
+/* ---- request threads ---- */
+
+struct api_thread {
+    struct api *api;
+    struct store *store;
+};
+
+static void *api_thread_init(void *arg)
+{
+    struct api_thread *t = xmalloc(sizeof(*t));
+    t->api = arg;
+    t->store = store_new(t->api->cfg);
+    return t;
+}
+
+static void api_thread_handle(void *state, FCGX_Request *req)
+{
+    struct api_thread *t = state;
+    api_handle(t->api, t->store, req);
+}
+
+static void api_thread_free(void *state)
+{
+    struct api_thread *t = state;
+    store_free(t->store);
+    free(t);
+}
+
+const struct http_handler api_http_handler = {
+        .thread_init = api_thread_init,
+        .handle = api_thread_handle,
+        .thread_free = api_thread_free,
+};

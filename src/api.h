@@ -3,16 +3,19 @@
  * One function per endpoint, each reading a validated struct request
  * (request.h) and answering with the status codes the contract lists. The
  * stream endpoint answers what it can answer at once (400, 404, 204, 429,
- * 503) and hands everything else to the stream side. */
+ * 503) and hands everything else to the stream side.
+ *
+ * The request threads are http.c's; api_http_handler is what they run,
+ * with the struct api as its argument. Each thread's state owns its own
+ * Redis connection (a store), made when the thread starts and freed when
+ * it stops: the endpoints of one thread never share it with another. */
 #ifndef PHASESTREAM_API_H
 #define PHASESTREAM_API_H
 
-#include <fcgiapp.h>
-
 struct config;
+struct http_handler;
 struct pipeline;
 struct sse;
-struct store;
 
 struct api {
     const struct config *cfg;
@@ -25,10 +28,7 @@ struct api {
 void api_init(struct api *api, const struct config *cfg, const struct pipeline *p, struct sse *sse);
 void api_free(struct api *api);
 
-/* Answers one request on the calling thread's store. */
-void api_handle(struct api *api, struct store *st, FCGX_Request *req);
-
-/* {"error": msg} */
-char *api_error_json(const char *msg);
+/* For http_start(), with the struct api (initialised) as its argument. */
+extern const struct http_handler api_http_handler;
 
 #endif

@@ -10,15 +10,14 @@
  * fails at once and the thread goes back to our loop. */
 #include "http.h"
 #include "alloc.h"
-#include "api.h"
 #include "buf.h"
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
-#include "store.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -39,7 +38,8 @@
 
 struct http {
     const struct config *cfg;
-    struct api *api;
+    const struct http_handler *handler;
+    void *arg; /* for handler->thread_init */
     int listen_fd;
     int stop_fd;
     atomic_bool stopping;
@@ -107,9 +107,12 @@ void http_error(FCGX_Request *req, int status, const char *extra_headers, const 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    char *body = api_error_json(msg);
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "error", json_object_new_string(msg));
+    const char *body = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
     http_respond(req, status, "application/json", extra_headers, body, strlen(body));
-    free(body);
+    json_object_put(o);
 }
 
 int http_detach(FCGX_Request *req)
@@ -241,7 +244,7 @@ int http_listen(const struct config *cfg, char *err, size_t errlen)
 
 /* ---- request threads ---- */
 
-static void http_serve(struct http *h, FCGX_Request *req, struct store *st, int fd)
+static void http_serve(struct http *h, FCGX_Request *req, void *state, int fd)
 {
     struct timeval tv = {HTTP_IO_TIMEOUT_S, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -249,7 +252,7 @@ static void http_serve(struct http *h, FCGX_Request *req, struct store *st, int 
     req->ipcFd = fd;
     req->keepConnection = 1; /* see the comment at the top */
     while (FCGX_Accept_r(req) == 0) {
-        api_handle(h->api, st, req);
+        h->handler->handle(state, req);
         if (req->ipcFd < 0)
             return; /* detached: the event loop has it */
         FCGX_Finish_r(req);
@@ -272,7 +275,7 @@ static void *http_thread(void *arg)
 
     FCGX_Request req;
     FCGX_InitRequest(&req, -1, 0);
-    struct store *st = store_new(h->cfg);
+    void *state = h->handler->thread_init(h->arg);
     while (!atomic_load(&h->stopping)) {
         struct pollfd pfd[2] = {{h->listen_fd, POLLIN, 0}, {h->stop_fd, POLLIN, 0}};
         if (poll(pfd, 2, -1) < 0) {
@@ -290,13 +293,14 @@ static void *http_thread(void *arg)
             }
             continue;
         }
-        http_serve(h, &req, st, fd);
+        http_serve(h, &req, state, fd);
     }
-    store_free(st);
+    h->handler->thread_free(state);
     return NULL;
 }
 
-struct http *http_start(const struct config *cfg, struct api *api, int listen_fd)
+struct http *http_start(const struct config *cfg, int listen_fd, const struct http_handler *handler,
+                        void *arg)
 {
     if (FCGX_Init() != 0) {
         log_error("libfcgi failed to initialise");
@@ -304,7 +308,8 @@ struct http *http_start(const struct config *cfg, struct api *api, int listen_fd
     }
     struct http *h = xcalloc(1, sizeof(*h));
     h->cfg = cfg;
-    h->api = api;
+    h->handler = handler;
+    h->arg = arg;
     h->listen_fd = listen_fd;
     h->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     h->threads = xcalloc((size_t)cfg->threads, sizeof(pthread_t));

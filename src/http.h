@@ -16,21 +16,36 @@
 #include <stddef.h>
 #include <fcgiapp.h>
 
-struct api;
 struct config;
 struct http;
+
+/* What answers the requests. Each request thread calls thread_init(arg)
+ * once when it starts, handle() with what that returned for every request
+ * it accepts, and thread_free() with it once when it stops: what a thread
+ * needs of its own (a Redis connection) lives in that state, and handle()
+ * runs on one thread at a time per state. handle() answers with the
+ * responses below, or takes the connection with http_detach(). */
+struct http_handler {
+    void *(*thread_init)(void *arg);
+    void (*handle)(void *thread_state, FCGX_Request *req);
+    void (*thread_free)(void *thread_state);
+};
 
 /* Opens the listening socket for "unix:/path" or "host:port", or checks
  * that fd 0 is one when addr is NULL. Returns the fd, or -1 with err. */
 int http_listen(const struct config *cfg, char *err, size_t errlen);
 
-struct http *http_start(const struct config *cfg, struct api *api, int listen_fd);
+/* Starts cfg->threads request threads on listen_fd, each answering with
+ * handler (which, like arg, must outlive http_stop). */
+struct http *http_start(const struct config *cfg, int listen_fd, const struct http_handler *handler,
+                        void *arg);
 /* Stops accepting, lets requests in progress finish, joins the threads. */
 void http_stop(struct http *h);
 
 /* Responses. extra_headers is NULL or "Name: value\r\n..." lines. */
 void http_respond(FCGX_Request *req, int status, const char *content_type,
                   const char *extra_headers, const char *body, size_t len);
+/* An error answer: the body is JSON {"error": "<the formatted message>"}. */
 void http_error(FCGX_Request *req, int status, const char *extra_headers, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 /* Sends the headers written so far and takes the connection away from

@@ -198,7 +198,7 @@ int main(int argc, char **argv)
     struct sse *sse = cfg.http ? sse_new(loop, bus, &cfg) : NULL;
     struct api api;
     api_init(&api, &cfg, p, sse);
-    struct http *http = cfg.http ? http_start(&cfg, &api, listen_fd) : NULL;
+    struct http *http = cfg.http ? http_start(&cfg, listen_fd, &api_http_handler, &api) : NULL;
 
     pthread_t lt;
     pthread_create(&lt, NULL, loop_thread, loop);

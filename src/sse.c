@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "bus.h"
 #include "config.h"
+#include "fcgi.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -34,12 +35,6 @@
 #define SSE_TICK_MS        1000
 #define SSE_RESYNC_MS      5000
 #define SSE_IDLE_BUF_BYTES 4096 /* a drained buffer larger than this is released */
-
-/* FastCGI record types and the end-of-request status (FastCGI spec 1.0). */
-#define FCGI_VERSION_1   1
-#define FCGI_END_REQUEST 3
-#define FCGI_STDOUT      6
-#define FCGI_MAX_CONTENT 65535
 
 struct cached {
     char *text; /* "id: N\nevent: T\ndata: D\n\n" */
@@ -100,46 +95,6 @@ struct sse {
 static void viewer_pump(struct viewer *v);
 static void feed_pump(struct feed *f);
 static void feed_fetch_tail(struct feed *f);
-
-/* ---- FastCGI framing ---- */
-
-static void frame_header(struct buf *out, int type, uint16_t rid, size_t len, size_t pad)
-{
-    unsigned char h[8] = {FCGI_VERSION_1,
-                          (unsigned char)type,
-                          (unsigned char)(rid >> 8),
-                          (unsigned char)(rid & 0xff),
-                          (unsigned char)(len >> 8),
-                          (unsigned char)(len & 0xff),
-                          (unsigned char)pad,
-                          0};
-    buf_append(out, h, 8);
-}
-
-/* Appends p as STDOUT records (content padded to a multiple of 8). */
-static void frame_stdout(struct buf *out, uint16_t rid, const char *p, size_t n)
-{
-    static const char zeros[8] = {0};
-    while (n > 0) {
-        size_t len = n > FCGI_MAX_CONTENT - 7 ? FCGI_MAX_CONTENT - 7 : n;
-        size_t pad = (8 - len % 8) % 8;
-        frame_header(out, FCGI_STDOUT, rid, len, pad);
-        buf_append(out, p, len);
-        buf_append(out, zeros, pad);
-        p += len;
-        n -= len;
-    }
-}
-
-/* The end of the response: an empty STDOUT record closes the stream, then
- * END_REQUEST with appStatus 0 and FCGI_REQUEST_COMPLETE. */
-static void frame_end(struct buf *out, uint16_t rid)
-{
-    static const unsigned char body[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    frame_header(out, FCGI_STDOUT, rid, 0, 0);
-    frame_header(out, FCGI_END_REQUEST, rid, 8, 0);
-    buf_append(out, body, 8);
-}
 
 /* ---- formatting ---- */
 
@@ -264,16 +219,16 @@ static void viewer_send(struct viewer *v, const char *text, size_t len, bool ter
         buf_init(&b);
         buf_append(&b, retry, (size_t)n);
         buf_append(&b, text, len);
-        frame_stdout(&v->out, v->request_id, buf_head(&b), buf_used(&b));
+        fcgi_stdout(&v->out, v->request_id, buf_head(&b), buf_used(&b));
         buf_free(&b);
         v->retry_sent = true;
     } else {
-        frame_stdout(&v->out, v->request_id, text, len);
+        fcgi_stdout(&v->out, v->request_id, text, len);
     }
     v->next_id++;
     if (terminal) {
         /* The stream ends right after the terminal event. */
-        frame_end(&v->out, v->request_id);
+        fcgi_end_request(&v->out, v->request_id);
         v->ending = true;
     }
 }
@@ -284,7 +239,7 @@ static void viewer_end(struct viewer *v)
 {
     if (v->ending || v->closed)
         return;
-    frame_end(&v->out, v->request_id);
+    fcgi_end_request(&v->out, v->request_id);
     v->ending = true;
 }
 
@@ -664,7 +619,7 @@ static void sse_tick(struct loop *l, void *arg)
             viewer_close(v);
         } else if (buf_used(&v->out) == 0 && now - v->last_write >= keepalive && !v->ending) {
             static const char comment[] = ": keepalive\n\n";
-            frame_stdout(&v->out, v->request_id, comment, sizeof(comment) - 1);
+            fcgi_stdout(&v->out, v->request_id, comment, sizeof(comment) - 1);
             viewer_flush(v);
         }
         v = next;

@@ -15,9 +15,9 @@
  * needs and only ever sends that id; subscribing happens before the first
  * read, and notifications only tell that ids up to N exist.
  *
- * The FastCGI framing of the stream is written here (STDOUT records, then
- * an empty STDOUT record and END_REQUEST at the end), because libfcgi's
- * streams are blocking and one per thread. */
+ * The stream's FastCGI records (STDOUT records, then an empty STDOUT record
+ * and END_REQUEST at the end) are framed with fcgi.h, not libfcgi, because
+ * libfcgi's streams are blocking and one per thread. */
 #ifndef PHASESTREAM_SSE_H
 #define PHASESTREAM_SSE_H
 
