@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #ifndef PHASESTREAM_VERSION
 #define PHASESTREAM_VERSION "0.1.0"
@@ -26,6 +27,31 @@
 
 static const char QUEUED_STEP[] = "Waiting for a runner...";
 static const char RETRY_LATER[] = "Retry-After: 2\r\n";
+
+/* What a client is told when Redis does not answer. The reason (its
+ * address, the system error) is for the operator: it goes to the server
+ * log, at most once per REDIS_LOG_EVERY_MS per request thread, never into
+ * an answer. */
+#define REDIS_UNAVAILABLE  "Redis is unavailable"
+#define REDIS_LOG_EVERY_MS 5000
+
+static void redis_log_down(const struct store *st)
+{
+    static _Thread_local long long last;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (last == 0 || now - last >= REDIS_LOG_EVERY_MS) {
+        last = now;
+        log_warn("answering 503: %s", store_error(st));
+    }
+}
+
+static void redis_unavailable(FCGX_Request *req, const struct store *st)
+{
+    redis_log_down(st);
+    http_error(req, 503, RETRY_LATER, REDIS_UNAVAILABLE);
+}
 
 static char *json_text(struct json_object *o)
 {
@@ -126,7 +152,7 @@ static bool create_failed(FCGX_Request *req, struct store *st, enum store_create
         return true;
     }
     if (rc == STORE_CREATE_DOWN) {
-        http_error(req, 503, RETRY_LATER, "Redis is unavailable: %s", store_error(st));
+        redis_unavailable(req, st);
         return true;
     }
     return false;
@@ -197,7 +223,7 @@ static void api_stream(struct api *api, struct store *st, FCGX_Request *req, str
     }
     struct store_head head;
     if (store_head(st, r->session_id, &head) != STORE_OK) {
-        http_error(req, 503, RETRY_LATER, "Redis is unavailable: %s", store_error(st));
+        redis_unavailable(req, st);
         return;
     }
     if (!head.exists) {
@@ -249,7 +275,7 @@ static void api_state(struct api *api, struct store *st, FCGX_Request *req, stru
     }
     char *json;
     if (store_state_json(st, r->session_id, r->logs, &json) != STORE_OK) {
-        http_error(req, 503, RETRY_LATER, "Redis is unavailable: %s", store_error(st));
+        redis_unavailable(req, st);
         return;
     }
     if (!json) {
@@ -274,7 +300,7 @@ static void api_cancel(struct api *api, struct store *st, FCGX_Request *req, str
         http_error(req, 409, NULL, "the session has already ended");
         return;
     case STORE_CANCEL_DOWN:
-        http_error(req, 503, RETRY_LATER, "Redis is unavailable: %s", store_error(st));
+        redis_unavailable(req, st);
         return;
     case STORE_CANCEL_DROPPED:
     case STORE_CANCEL_ASKED:
@@ -295,7 +321,8 @@ static void api_health(struct api *api, struct store *st, FCGX_Request *req)
         json_object_object_add(o, "queued", json_object_new_int64(queued));
         json_object_object_add(o, "running", json_object_new_int64(running));
     } else {
-        json_object_object_add(o, "error", json_object_new_string(store_error(st)));
+        redis_log_down(st);
+        json_object_object_add(o, "error", json_object_new_string(REDIS_UNAVAILABLE));
     }
     json_object_object_add(o, "runners", json_object_new_int(api->cfg->runners));
     json_object_object_add(o, "runningHere", json_object_new_int64(metrics_get(METRIC_RUNNING)));

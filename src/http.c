@@ -314,8 +314,9 @@ struct http *http_start(const struct config *cfg, int listen_fd, const struct ht
     h->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     h->threads = xcalloc((size_t)cfg->threads, sizeof(pthread_t));
     for (int i = 0; i < cfg->threads; i++) {
-        if (pthread_create(&h->threads[i], NULL, http_thread, h) != 0) {
-            log_error("cannot start request thread %d: %s", i, strerror(errno));
+        int err = pthread_create(&h->threads[i], NULL, http_thread, h);
+        if (err != 0) {
+            log_error("cannot start request thread %d: %s", i, strerror(err));
             break;
         }
         h->nthreads++;

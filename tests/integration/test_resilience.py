@@ -151,8 +151,14 @@ class RedisOutageTest(unittest.TestCase):
             r = request(n.port, "GET", "/api/workflow/health")
             self.assertEqual(r.status, 503)
             self.assertEqual(r.json()["redis"], "down")
-            self.assertEqual(request(n.port, "POST", "/api/workflow", {"proofType": "quick"}).status,
-                             503)
+            created = request(n.port, "POST", "/api/workflow", {"proofType": "quick"})
+            self.assertEqual(created.status, 503)
+            # Clients are told that Redis is away, not where it is: the
+            # address and the system error are for the server log.
+            for answer in (r, created):
+                self.assertEqual(answer.json()["error"], "Redis is unavailable")
+                self.assertNotIn(str(env.redis.port), answer.body)
+            self.assertIn("127.0.0.1:%d" % env.redis.port, a.read_log())
             env.redis.start()
             wait_for(lambda: request(n.port, "GET", "/api/workflow/health").status == 200,
                      what="recovery")
