@@ -58,6 +58,10 @@ static const struct opt config_opts[] = {
          "0 runs no HTTP side: a runner-only instance (default 1)"},
         {"threads", "PHASESTREAM_THREADS", OPT_INT, OFF(threads), 1, 256, "N",
          "request threads (default 8)"},
+        {"request-timeout", "PHASESTREAM_REQUEST_TIMEOUT", OPT_INT, OFF(request_timeout), 1, 3600,
+         "S",
+         "seconds a request thread spends on one answer that is not a stream before it "
+         "drops a client that does not read it (default 30)"},
         {"session-ttl", "PHASESTREAM_SESSION_TTL", OPT_INT, OFF(session_ttl), 10, 31536000, "S",
          "seconds a session lives after its last write (default 3600)"},
         {"max-queue", "PHASESTREAM_MAX_QUEUE", OPT_INT, OFF(max_queue), 1, 1000000, "N",
@@ -161,6 +165,7 @@ static void config_defaults(struct config *c)
     c->runners = cores > 0 ? (int)cores : 1;
     c->http = 1;
     c->threads = 8;
+    c->request_timeout = 30;
     c->session_ttl = 3600;
     c->max_queue = 100;
     c->max_body = 16384;

@@ -29,22 +29,23 @@ struct config {
     char *pipeline_path; /* the pipeline file */
     char *config_path;   /* the settings file, if any */
     struct redis_addr redis;
-    char *key_prefix;   /* of every Redis key */
-    char *url_prefix;   /* URL mount point */
-    int runners;        /* runner threads; 0: HTTP only */
-    int http;           /* 0: no HTTP side (runner-only instance) */
-    int threads;        /* request threads */
-    int session_ttl;    /* seconds after the last write */
-    int max_queue;      /* waiting sessions before 429 */
-    int max_body;       /* request body bytes */
-    int line_limit;     /* bytes of one output line */
-    int max_events;     /* events per session */
-    int keepalive;      /* seconds between SSE comments while idle */
-    int retry_ms;       /* SSE retry: field */
-    int heartbeat;      /* seconds a running session's heartbeat lives */
-    int redis_retry;    /* seconds a running session waits for Redis */
-    int kill_grace;     /* seconds between TERM and KILL */
-    int shutdown_grace; /* seconds running phases get at shutdown */
+    char *key_prefix;    /* of every Redis key */
+    char *url_prefix;    /* URL mount point */
+    int runners;         /* runner threads; 0: HTTP only */
+    int http;            /* 0: no HTTP side (runner-only instance) */
+    int threads;         /* request threads */
+    int request_timeout; /* seconds for one answer that is not a stream */
+    int session_ttl;     /* seconds after the last write */
+    int max_queue;       /* waiting sessions before 429 */
+    int max_body;        /* request body bytes */
+    int line_limit;      /* bytes of one output line */
+    int max_events;      /* events per session */
+    int keepalive;       /* seconds between SSE comments while idle */
+    int retry_ms;        /* SSE retry: field */
+    int heartbeat;       /* seconds a running session's heartbeat lives */
+    int redis_retry;     /* seconds a running session waits for Redis */
+    int kill_grace;      /* seconds between TERM and KILL */
+    int shutdown_grace;  /* seconds running phases get at shutdown */
     int allow_get_create;
     char *workdir; /* parent of the per-session WORKDIRs */
     int keep_workdir;

@@ -31,10 +31,32 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HTTP_IO_TIMEOUT_S 30
 #define HTTP_BACKLOG      1024
+#define HTTP_WRITE_CHUNK  (64 * 1024) /* the deadline is checked between chunks */
+
+/* The request a thread is answering: its connection and the moment its
+ * answer must be written by (--request-timeout after it was read). A
+ * client that reads an answer slower than that is dropped, so a few slow
+ * readers cannot hold every request thread (streams are not concerned:
+ * they leave the thread). */
+struct http_current {
+    int fd;
+    int timeout_s;
+    long long deadline_ms; /* CLOCK_MONOTONIC */
+    bool dropped;
+};
+static _Thread_local struct http_current http_current = {-1, 0, 0, false};
+
+static long long http_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 struct http {
     const struct config *cfg;
@@ -77,6 +99,44 @@ static const char *status_text(int status)
     }
 }
 
+/* The current request's client did not take its answer in time: shut the
+ * connection down (libfcgi's writes then fail at once, and FCGX_Finish_r
+ * closes it), count it and say so. */
+static void http_drop_slow_client(struct http_current *c, size_t len)
+{
+    if (c->fd >= 0)
+        shutdown(c->fd, SHUT_RDWR);
+    c->dropped = true;
+    metrics_add(METRIC_HTTP_DROPPED, 1);
+    log_warn("dropped a client that did not read a %zu-byte answer within %d s", len, c->timeout_s);
+}
+
+/* Writes body in chunks, each with a send timeout no longer than what is
+ * left of the request's deadline, which is checked between chunks. */
+static void http_put_body(FCGX_Request *req, const char *body, size_t len)
+{
+    struct http_current *c = &http_current;
+    for (size_t off = 0; off < len && !c->dropped;) {
+        long long left = c->deadline_ms - http_now_ms();
+        if (c->fd < 0 || left <= 0) {
+            http_drop_slow_client(c, len);
+            break;
+        }
+        if (left > HTTP_IO_TIMEOUT_S * 1000LL)
+            left = HTTP_IO_TIMEOUT_S * 1000LL;
+        struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
+        setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        size_t n = len - off < HTTP_WRITE_CHUNK ? len - off : HTTP_WRITE_CHUNK;
+        if (FCGX_PutStr(body + off, (int)n, req->out) != (int)n) {
+            /* A send that timed out at the deadline, or a client gone. */
+            if (http_now_ms() >= c->deadline_ms)
+                http_drop_slow_client(c, len);
+            break;
+        }
+        off += n;
+    }
+}
+
 void http_respond(FCGX_Request *req, int status, const char *content_type,
                   const char *extra_headers, const char *body, size_t len)
 {
@@ -95,7 +155,7 @@ void http_respond(FCGX_Request *req, int status, const char *content_type,
     if (body && len) {
         const char *method = FCGX_GetParam("REQUEST_METHOD", req->envp);
         if (!method || strcmp(method, "HEAD") != 0)
-            FCGX_PutStr(body, (int)len, req->out);
+            http_put_body(req, body, len);
     }
     metrics_http(status);
 }
@@ -252,6 +312,11 @@ static void http_serve(struct http *h, FCGX_Request *req, void *state, int fd)
     req->ipcFd = fd;
     req->keepConnection = 1; /* see the comment at the top */
     while (FCGX_Accept_r(req) == 0) {
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)); /* a kept connection's */
+        http_current.fd = fd;
+        http_current.timeout_s = h->cfg->request_timeout;
+        http_current.deadline_ms = http_now_ms() + h->cfg->request_timeout * 1000LL;
+        http_current.dropped = false;
         h->handler->handle(state, req);
         if (req->ipcFd < 0)
             return; /* detached: the event loop has it */

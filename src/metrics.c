@@ -79,6 +79,9 @@ char *metrics_render(long queued, long running)
     counter(&b, "phasestream_log_lines_dropped_total",
             "Output lines not stored because a cap was hit.", "counter",
             metrics_get(METRIC_LINES_DROPPED));
+    counter(&b, "phasestream_http_clients_dropped_total",
+            "Clients dropped for not reading an answer within --request-timeout.", "counter",
+            metrics_get(METRIC_HTTP_DROPPED));
     counter(&b, "phasestream_redis_up", "1 when Redis answered this scrape.", "gauge",
             queued >= 0 ? 1 : 0);
     if (queued >= 0) {

@@ -18,6 +18,7 @@ enum metric {
     METRIC_FAILED,        /* ... ended with an error event */
     METRIC_EVENTS,        /* events written */
     METRIC_LINES_DROPPED, /* output lines not stored (caps, Redis outage) */
+    METRIC_HTTP_DROPPED,  /* clients dropped for reading an answer too slowly */
     METRIC_VIEWERS,       /* gauge: connected SSE clients */
     METRIC_RUNNING,       /* gauge: sessions running in this process */
     METRIC_COUNT

@@ -1,0 +1,81 @@
+"""Clients that read slowly or not at all: they cannot hold the request
+threads, so the rest of the API keeps answering (issue: eight slow readers
+of a big state answer once stopped /health for 90 s)."""
+import socket
+import time
+import unittest
+
+from harness import Stack, FastCGI, request, create, follow
+
+
+def slow_reader(port, path):
+    """An HTTP client with a tiny receive buffer that sends a request and
+    then reads nothing."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", port))
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+    return s
+
+
+def timed_health(port):
+    t0 = time.time()
+    r = request(port, "GET", "/api/workflow/health", timeout=30)
+    return r.status, time.time() - t0
+
+
+class SlowClientTest(unittest.TestCase):
+    def test_slow_readers_of_a_big_state_do_not_stop_the_api_through_nginx(self):
+        # Two request threads, four clients that never read a ~3.6 MB answer:
+        # nginx takes the whole answer (buffered location) and the threads
+        # are free at once.
+        s = Stack("basic.json", args=["--threads", "2"])
+        try:
+            sid = create(s.port, "bulk")
+            end = follow(s.port, sid, timeout=60)[-1]
+            self.assertEqual(end.type, "complete", end.data)
+            slow = [slow_reader(s.port, "/api/workflow/state?sessionId=" + sid)
+                    for _ in range(4)]
+            time.sleep(1.0)
+            status, took = timed_health(s.port)
+            self.assertEqual(status, 200)
+            self.assertLess(took, 3.0, "health waited %.1f s behind slow readers" % took)
+            for c in slow:
+                c.close()
+        finally:
+            self.assertEqual(s.close(), 0)
+
+    def test_a_client_that_does_not_read_is_dropped_at_the_request_deadline(self):
+        # Talking FastCGI directly (no web server to absorb the answer): two
+        # threads stuck on clients that never read are freed after
+        # --request-timeout, and the next request is answered.
+        s = Stack("basic.json", args=["--threads", "2", "--request-timeout", "2"])
+        try:
+            sid = create(s.port, "bulk")
+            end = follow(s.port, sid, timeout=60)[-1]
+            self.assertEqual(end.type, "complete", end.data)
+            stuck = []
+            for _ in range(2):
+                c = FastCGI(s.ps.socket)
+                c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                c.send("GET", "/api/workflow/state?sessionId=" + sid)
+                stuck.append(c)
+            time.sleep(0.5)
+            t0 = time.time()
+            c = FastCGI(s.ps.socket, timeout=30)
+            c.send("GET", "/api/workflow/health")
+            status, _, _ = c.response()
+            took = time.time() - t0
+            self.assertEqual(status, 200)
+            self.assertLess(took, 6.0, "health waited %.1f s" % took)
+            metrics = request(s.port, "GET", "/api/workflow/metrics").body
+            self.assertIn("phasestream_http_clients_dropped_total 2", metrics)
+            self.assertIn("did not read a", s.ps.read_log())
+            for c in stuck:
+                c.sock.close()
+        finally:
+            self.assertEqual(s.close(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
