@@ -230,7 +230,7 @@ class Nginx:
         paths = socket_path if isinstance(socket_path, list) else [socket_path]
         conf = conf.replace("server unix:@SOCKET@;",
                             "\n        ".join("server unix:%s;" % p for p in paths))
-        conf = (conf.replace("@RUN@", self.dir)
+        conf = (conf.replace("@RUN@", self.dir).replace("@USER@", "")
                 .replace("@PORT@", str(self.port)).replace("@WWW@", os.path.join(ROOT, "www"))
                 .replace("@CONF@", conf_dir or os.path.join(ROOT, "conf")))
         self.conf = os.path.join(self.dir, "nginx.conf")
