@@ -15,7 +15,6 @@
  * Ownership at shutdown: the loop thread calls into the runners (queue and
  * cancel notifications, whose subscriptions carry the runners as their
  * argument), so it is stopped and joined before the runners are freed. */
-#include "alloc.h"
 #include "api.h"
 #include "bus.h"
 #include "config.h"
