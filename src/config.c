@@ -248,70 +248,76 @@ static void url_unescape(char *s)
     *w = '\0';
 }
 
-int config_parse_redis_url(const char *url, struct redis_addr *out, char *err, size_t errlen)
+/* unix:///path[?db=N] */
+static int config_redis_unix(const char *url, struct redis_addr *a, char *err, size_t errlen)
 {
-    struct redis_addr a = {0};
     long v;
-
-    if (strncmp(url, "unix://", 7) == 0) {
-        const char *path = url + 7;
-        const char *q = strchr(path, '?');
-        a.path = q ? xstrndup(path, (size_t)(q - path)) : xstrdup(path);
-        if (a.path[0] != '/') {
-            snprintf(err, errlen, "redis URL %s: the socket path must be absolute", url);
-            goto fail;
-        }
-        if (q) {
-            if (strncmp(q, "?db=", 4) != 0 || parse_long(q + 4, 0, 1000000, &v) < 0) {
-                snprintf(err, errlen, "redis URL: unsupported query (only ?db=N)");
-                goto fail;
-            }
-            a.db = (int)v;
-        }
-        *out = a;
-        return 0;
-    }
-    if (strncmp(url, "redis://", 8) != 0) {
-        snprintf(err, errlen, "redis URL must start with redis:// or unix://");
+    const char *path = url + 7;
+    const char *q = strchr(path, '?');
+    a->path = q ? xstrndup(path, (size_t)(q - path)) : xstrdup(path);
+    if (a->path[0] != '/') {
+        snprintf(err, errlen, "redis URL %s: the socket path must be absolute", url);
         return -1;
     }
-    char *rest = xstrdup(url + 8);
-    char *hostpart = rest;
+    if (q) {
+        if (strncmp(q, "?db=", 4) != 0 || parse_long(q + 4, 0, 1000000, &v) < 0) {
+            snprintf(err, errlen, "redis URL: unsupported query (only ?db=N)");
+            return -1;
+        }
+        a->db = (int)v;
+    }
+    return 0;
+}
+
+/* [user:]password@ before the host, if any (unescaped). Returns the rest. */
+static char *config_redis_userinfo(char *rest, struct redis_addr *a)
+{
     char *at = strrchr(rest, '@');
-    if (at) {
-        *at = '\0';
-        hostpart = at + 1;
-        char *colon = strchr(rest, ':');
-        if (colon) {
-            *colon = '\0';
-            if (*rest)
-                a.user = xstrdup(rest);
-            a.password = xstrdup(colon + 1);
-            url_unescape(a.password);
-        } else if (*rest) {
-            a.password = xstrdup(rest); /* redis://password@host */
-            url_unescape(a.password);
-        }
+    if (!at)
+        return rest;
+    *at = '\0';
+    char *colon = strchr(rest, ':');
+    if (colon) {
+        *colon = '\0';
+        if (*rest)
+            a->user = xstrdup(rest);
+        a->password = xstrdup(colon + 1);
+        url_unescape(a->password);
+    } else if (*rest) {
+        a->password = xstrdup(rest); /* redis://password@host */
+        url_unescape(a->password);
     }
+    return at + 1;
+}
+
+/* /N after the host, if any (cut off hostpart). */
+static int config_redis_db(char *hostpart, struct redis_addr *a, char *err, size_t errlen)
+{
+    long v;
     char *slash = strchr(hostpart, '/');
-    if (slash) {
-        *slash = '\0';
-        if (slash[1] && parse_long(slash + 1, 0, 1000000, &v) < 0) {
-            snprintf(err, errlen, "redis URL: the database must be a number");
-            free(rest);
-            goto fail;
-        }
-        a.db = slash[1] ? (int)v : 0;
+    if (!slash)
+        return 0;
+    *slash = '\0';
+    if (slash[1] && parse_long(slash + 1, 0, 1000000, &v) < 0) {
+        snprintf(err, errlen, "redis URL: the database must be a number");
+        return -1;
     }
-    a.port = 6379;
-    char *host = hostpart;
+    a->db = slash[1] ? (int)v : 0;
+    return 0;
+}
+
+/* host, host:port, [v6]:port; the host defaults to 127.0.0.1, the port to
+ * 6379. */
+static int config_redis_host(char *host, struct redis_addr *a, char *err, size_t errlen)
+{
+    long v;
     char *portp = NULL;
+    a->port = 6379;
     if (host[0] == '[') { /* [::1]:6379 */
         char *close = strchr(host, ']');
         if (!close) {
             snprintf(err, errlen, "redis URL: unterminated [ in host");
-            free(rest);
-            goto fail;
+            return -1;
         }
         *close = '\0';
         host++;
@@ -327,18 +333,37 @@ int config_parse_redis_url(const char *url, struct redis_addr *out, char *err, s
     if (portp) {
         if (parse_long(portp, 1, 65535, &v) < 0) {
             snprintf(err, errlen, "redis URL: bad port");
-            free(rest);
-            goto fail;
+            return -1;
         }
-        a.port = (int)v;
+        a->port = (int)v;
     }
-    a.host = xstrdup(*host ? host : "127.0.0.1");
-    free(rest);
+    a->host = xstrdup(*host ? host : "127.0.0.1");
+    return 0;
+}
+
+int config_parse_redis_url(const char *url, struct redis_addr *out, char *err, size_t errlen)
+{
+    struct redis_addr a = {0};
+    int rc;
+    if (strncmp(url, "unix://", 7) == 0) {
+        rc = config_redis_unix(url, &a, err, errlen);
+    } else if (strncmp(url, "redis://", 8) == 0) {
+        char *rest = xstrdup(url + 8);
+        char *hostpart = config_redis_userinfo(rest, &a);
+        rc = config_redis_db(hostpart, &a, err, errlen);
+        if (rc == 0)
+            rc = config_redis_host(hostpart, &a, err, errlen);
+        free(rest);
+    } else {
+        snprintf(err, errlen, "redis URL must start with redis:// or unix://");
+        return -1;
+    }
+    if (rc < 0) {
+        config_free_redis(&a);
+        return -1;
+    }
     *out = a;
     return 0;
-fail:
-    config_free_redis(&a);
-    return -1;
 }
 
 static const struct opt *config_find(const char *name)
@@ -495,20 +520,19 @@ static int config_read_env(struct config *c, char *err, size_t errlen)
     return 0;
 }
 
-enum config_result config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
+/* Pass 1: --config, --help, --version, so the file can be read before the
+ * environment and the flags override it. Returns true when --help or
+ * --version was answered. */
+static bool config_first_pass(struct config *c, int argc, char **argv)
 {
-    config_defaults(c);
-
-    /* Pass 1: --config, --help, --version, so the file can be read before the
-     * environment and the flags override it. */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             config_usage(stdout);
-            return CONFIG_EXIT_OK;
+            return true;
         }
         if (strcmp(argv[i], "--version") == 0) {
             printf("phasestream %s\n", PHASESTREAM_VERSION);
-            return CONFIG_EXIT_OK;
+            return true;
         }
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
             free(c->config_path);
@@ -518,76 +542,95 @@ enum config_result config_load(struct config *c, int argc, char **argv, char *er
             c->config_path = xstrdup(argv[i] + 9);
         }
     }
-    if (c->config_path && config_read_file(c, c->config_path, err, errlen) < 0)
-        return CONFIG_ERROR;
-    if (config_read_env(c, err, errlen) < 0)
-        return CONFIG_ERROR;
+    return false;
+}
 
-    /* Pass 2: every flag, --name VALUE or --name=VALUE. */
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strncmp(arg, "--", 2) != 0) {
-            snprintf(err, errlen, "unexpected argument '%s' (see --help)", arg);
-            return CONFIG_ERROR;
-        }
-        char name[64];
-        const char *eq = strchr(arg + 2, '=');
-        size_t nlen = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
-        if (nlen >= sizeof(name)) {
-            snprintf(err, errlen, "unknown option '%.40s...'", arg);
-            return CONFIG_ERROR;
-        }
-        memcpy(name, arg + 2, nlen);
-        name[nlen] = '\0';
-        const struct opt *o = config_find(name);
-        if (!o) {
-            snprintf(err, errlen, "unknown option '--%s' (see --help)", name);
-            return CONFIG_ERROR;
-        }
-        if (o->type == OPT_FLAG) {
-            if (eq) {
-                snprintf(err, errlen, "--%s takes no value", name);
-                return CONFIG_ERROR;
-            }
-            if (strcmp(name, "check") == 0)
-                c->check = true;
-            continue;
-        }
-        const char *value = eq ? eq + 1 : NULL;
-        if (!value) {
-            if (i + 1 >= argc) {
-                snprintf(err, errlen, "--%s needs a value (%s)", name, o->arg);
-                return CONFIG_ERROR;
-            }
-            value = argv[++i];
-        }
-        if (strcmp(name, "config") == 0)
-            continue; /* read in pass 1 */
-        char where[80];
-        snprintf(where, sizeof(where), "--%s", name);
-        if (config_set(c, o, value, where, err, errlen) < 0)
-            return CONFIG_ERROR;
+/* One flag of pass 2, --name VALUE or --name=VALUE, at argv[*i]; *i moves
+ * past its value. */
+static int config_read_flag(struct config *c, int argc, char **argv, int *i, char *err,
+                            size_t errlen)
+{
+    const char *arg = argv[*i];
+    if (strncmp(arg, "--", 2) != 0) {
+        snprintf(err, errlen, "unexpected argument '%s' (see --help)", arg);
+        return -1;
     }
+    char name[64];
+    const char *eq = strchr(arg + 2, '=');
+    size_t nlen = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+    if (nlen >= sizeof(name)) {
+        snprintf(err, errlen, "unknown option '%.40s...'", arg);
+        return -1;
+    }
+    memcpy(name, arg + 2, nlen);
+    name[nlen] = '\0';
+    const struct opt *o = config_find(name);
+    if (!o) {
+        snprintf(err, errlen, "unknown option '--%s' (see --help)", name);
+        return -1;
+    }
+    if (o->type == OPT_FLAG) {
+        if (eq) {
+            snprintf(err, errlen, "--%s takes no value", name);
+            return -1;
+        }
+        if (strcmp(name, "check") == 0)
+            c->check = true;
+        return 0;
+    }
+    const char *value = eq ? eq + 1 : NULL;
+    if (!value) {
+        if (*i + 1 >= argc) {
+            snprintf(err, errlen, "--%s needs a value (%s)", name, o->arg);
+            return -1;
+        }
+        value = argv[++*i];
+    }
+    if (strcmp(name, "config") == 0)
+        return 0; /* read in pass 1 */
+    char where[80];
+    snprintf(where, sizeof(where), "--%s", name);
+    return config_set(c, o, value, where, err, errlen);
+}
 
+/* The checks that involve more than one setting, or a setting's shape. */
+static int config_check(const struct config *c, char *err, size_t errlen)
+{
     if (c->key_prefix[0] == '\0' || strlen(c->key_prefix) > 64) {
         snprintf(err, errlen, "key-prefix must be 1 to 64 characters");
-        return CONFIG_ERROR;
+        return -1;
     }
     size_t plen = strlen(c->url_prefix);
     if (c->url_prefix[0] != '/' || plen > 200 || (plen > 1 && c->url_prefix[plen - 1] == '/')) {
         snprintf(err, errlen, "prefix must start with / and not end with / (got '%s')",
                  c->url_prefix);
-        return CONFIG_ERROR;
+        return -1;
     }
     char *end;
     long mode = strtol(c->socket_mode, &end, 8);
     if (*end != '\0' || end == c->socket_mode || mode < 0 || mode > 0777) {
         snprintf(err, errlen, "socket-mode must be octal permissions such as 0660");
-        return CONFIG_ERROR;
+        return -1;
     }
     if (!c->http && c->runners == 0) {
         snprintf(err, errlen, "--http 0 with --runners 0 would do nothing");
-        return CONFIG_ERROR;
+        return -1;
     }
-    return CONFIG_OK;
+    return 0;
+}
+
+enum config_result config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
+{
+    config_defaults(c);
+    if (config_first_pass(c, argc, argv))
+        return CONFIG_EXIT_OK;
+    if (c->config_path && config_read_file(c, c->config_path, err, errlen) < 0)
+        return CONFIG_ERROR;
+    if (config_read_env(c, err, errlen) < 0)
+        return CONFIG_ERROR;
+    /* Pass 2: every flag. */
+    for (int i = 1; i < argc; i++)
+        if (config_read_flag(c, argc, argv, &i, err, errlen) < 0)
+            return CONFIG_ERROR;
+    return config_check(c, err, errlen) < 0 ? CONFIG_ERROR : CONFIG_OK;
 }

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -39,7 +40,7 @@ struct post {
 struct loop {
     int epfd;
     int wakefd;
-    volatile int stop;
+    atomic_bool stop;                    /* set by loop_stop() from any thread */
     struct handler *table[LOOP_BUCKETS]; /* fd -> handler */
     struct handler *graveyard;
     struct timer *timers;
@@ -228,7 +229,7 @@ void loop_post(struct loop *l, loop_fn *fn, void *arg)
 
 void loop_stop(struct loop *l)
 {
-    l->stop = 1;
+    atomic_store(&l->stop, true);
     uint64_t one = 1;
     (void)!write(l->wakefd, &one, sizeof(one));
 }
@@ -247,7 +248,7 @@ static void loop_run_timers(struct loop *l)
 void loop_run(struct loop *l)
 {
     struct epoll_event events[256];
-    while (!l->stop) {
+    while (!atomic_load(&l->stop)) {
         int timeout = -1;
         if (l->timers) {
             int64_t d = l->timers->when - loop_now();

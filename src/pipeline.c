@@ -249,18 +249,12 @@ static int template_max_ref(struct json_object *o)
     return max;
 }
 
-static int parse_rule(struct vctx *v, const char *where, struct json_object *obj,
-                      struct pipeline_rule *r)
+/* A rule's pattern, compiled (JIT where the platform has it). */
+static int parse_rule_pattern(struct vctx *v, const char *where, struct json_object *obj,
+                              struct pipeline_rule *r)
 {
-    static const char *const keys[] = {"pattern",  "append", "count", "set", "as",
-                                       "progress", "unique", "event", NULL};
-    if (!json_object_is_type(obj, json_type_object))
-        return verr(v, where, "a rule must be an object");
-    if (only_keys(v, where, obj, keys) < 0)
-        return -1;
     if (get_string(v, where, obj, "pattern", true, &r->pattern) < 0)
         return -1;
-
     int errcode;
     PCRE2_SIZE erroff;
     r->re = pcre2_compile((PCRE2_SPTR)r->pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &errcode,
@@ -276,7 +270,13 @@ static int parse_rule(struct vctx *v, const char *where, struct json_object *obj
     uint32_t caps = 0;
     pcre2_pattern_info(r->re, PCRE2_INFO_CAPTURECOUNT, &caps);
     r->captures = (int)caps;
+    return 0;
+}
 
+/* A rule's result actions: append, count, set (as), progress, unique. */
+static int parse_rule_actions(struct vctx *v, const char *where, struct json_object *obj,
+                              struct pipeline_rule *r)
+{
     if (get_string(v, where, obj, "append", false, &r->append_path) < 0 ||
         get_string(v, where, obj, "count", false, &r->count_path) < 0 ||
         get_string(v, where, obj, "set", false, &r->set_path) < 0)
@@ -301,51 +301,62 @@ static int parse_rule(struct vctx *v, const char *where, struct json_object *obj
     if (get_bool(v, where, obj, "progress", &r->progress) < 0 ||
         get_bool(v, where, obj, "unique", &r->unique) < 0)
         return -1;
+    return 0;
+}
 
+/* A rule's event action: {"type": name, "data": template}. */
+static int parse_rule_event(struct vctx *v, const char *where, struct json_object *ev,
+                            struct pipeline_rule *r)
+{
+    static const char *const evkeys[] = {"type", "data", NULL};
+    char evwhere[256];
+    snprintf(evwhere, sizeof(evwhere), "%s.event", where);
+    if (!json_object_is_type(ev, json_type_object))
+        return verr(v, evwhere, "must be an object with \"type\" and \"data\"");
+    if (only_keys(v, evwhere, ev, evkeys) < 0 ||
+        get_string(v, evwhere, ev, "type", true, &r->event_type) < 0)
+        return -1;
+    static const char *const reserved[] = {"status", "log", "complete", "error", NULL};
+    for (const char *const *res = reserved; *res; res++)
+        if (strcmp(r->event_type, *res) == 0)
+            return verr(v, evwhere, "type \"%s\" is the server's own", *res);
+    if (!name_ok(r->event_type, IDENT_NAME_MAX) || !islower((unsigned char)r->event_type[0]))
+        return verr(v, evwhere, "type must be a lower-case name");
+    struct json_object *data;
+    if (!json_object_object_get_ex(ev, "data", &data) ||
+        !json_object_is_type(data, json_type_object))
+        return verr(v, evwhere, "\"data\" must be an object");
+    int ref = template_max_ref(data);
+    if (ref > r->captures)
+        return verr(v, evwhere, "\"data\" uses $%d but the pattern has %d group(s)", ref,
+                    r->captures);
+    r->event_data = json_object_get(data);
+    return 0;
+}
+
+static int parse_rule(struct vctx *v, const char *where, struct json_object *obj,
+                      struct pipeline_rule *r)
+{
+    static const char *const keys[] = {"pattern",  "append", "count", "set", "as",
+                                       "progress", "unique", "event", NULL};
+    if (!json_object_is_type(obj, json_type_object))
+        return verr(v, where, "a rule must be an object");
+    if (only_keys(v, where, obj, keys) < 0 || parse_rule_pattern(v, where, obj, r) < 0 ||
+        parse_rule_actions(v, where, obj, r) < 0)
+        return -1;
     struct json_object *ev;
-    if (json_object_object_get_ex(obj, "event", &ev)) {
-        static const char *const evkeys[] = {"type", "data", NULL};
-        char evwhere[256];
-        snprintf(evwhere, sizeof(evwhere), "%s.event", where);
-        if (!json_object_is_type(ev, json_type_object))
-            return verr(v, evwhere, "must be an object with \"type\" and \"data\"");
-        if (only_keys(v, evwhere, ev, evkeys) < 0 ||
-            get_string(v, evwhere, ev, "type", true, &r->event_type) < 0)
-            return -1;
-        static const char *const reserved[] = {"status", "log", "complete", "error", NULL};
-        for (const char *const *res = reserved; *res; res++)
-            if (strcmp(r->event_type, *res) == 0)
-                return verr(v, evwhere, "type \"%s\" is the server's own", *res);
-        if (!name_ok(r->event_type, IDENT_NAME_MAX) || !islower((unsigned char)r->event_type[0]))
-            return verr(v, evwhere, "type must be a lower-case name");
-        struct json_object *data;
-        if (!json_object_object_get_ex(ev, "data", &data) ||
-            !json_object_is_type(data, json_type_object))
-            return verr(v, evwhere, "\"data\" must be an object");
-        int ref = template_max_ref(data);
-        if (ref > r->captures)
-            return verr(v, evwhere, "\"data\" uses $%d but the pattern has %d group(s)", ref,
-                        r->captures);
-        r->event_data = json_object_get(data);
-    }
+    if (json_object_object_get_ex(obj, "event", &ev) && parse_rule_event(v, where, ev, r) < 0)
+        return -1;
     if (!r->append_path && !r->count_path && !r->set_path && !r->progress && !r->event_type)
         return verr(v, where, "a rule needs an action: append, count, set, progress or event");
     return 0;
 }
 
-static int parse_phase(struct vctx *v, struct pipeline *p, size_t idx, struct json_object *obj)
+/* A phase's name (unique, not a reserved one) and step. */
+static int parse_phase_name(struct vctx *v, const char *where, struct pipeline *p, size_t idx,
+                            struct json_object *obj)
 {
-    static const char *const keys[] = {"name",        "step",     "progress", "command",
-                                       "cwd",         "timeout",  "env",      "skipUnlessEnv",
-                                       "skipMessage", "exitOkIf", "extract",  NULL};
     struct pipeline_phase *ph = &p->phases[idx];
-    char where[64];
-    snprintf(where, sizeof(where), "phases[%zu]", idx);
-
-    if (!json_object_is_type(obj, json_type_object))
-        return verr(v, where, "a phase must be an object");
-    if (only_keys(v, where, obj, keys) < 0)
-        return -1;
     if (get_string(v, where, obj, "name", true, &ph->name) < 0)
         return -1;
     if (!name_ok(ph->name, IDENT_NAME_MAX) || strcmp(ph->name, "queued") == 0 ||
@@ -355,10 +366,14 @@ static int parse_phase(struct vctx *v, struct pipeline *p, size_t idx, struct js
     for (size_t i = 0; i < idx; i++)
         if (strcmp(p->phases[i].name, ph->name) == 0)
             return verr(v, where, "name \"%s\" is used twice", ph->name);
-    if (get_string(v, where, obj, "step", true, &ph->step) < 0)
-        return -1;
+    return get_string(v, where, obj, "step", true, &ph->step);
+}
 
-    /* Progress: default an even share of 0-100 per phase. */
+/* Progress: default an even share of 0-100 per phase. */
+static int parse_phase_progress(struct vctx *v, const char *where, struct pipeline *p, size_t idx,
+                                struct json_object *obj)
+{
+    struct pipeline_phase *ph = &p->phases[idx];
     ph->progress_from = (int)(100 * idx / p->nphases);
     ph->progress_to = (int)(100 * (idx + 1) / p->nphases);
     struct json_object *prog;
@@ -374,7 +389,13 @@ static int parse_phase(struct vctx *v, struct pipeline *p, size_t idx, struct js
         ph->progress_from = (int)a;
         ph->progress_to = (int)b;
     }
+    return 0;
+}
 
+/* The command, its directory and its timeout. */
+static int parse_phase_command(struct vctx *v, const char *where, struct pipeline *p,
+                               struct pipeline_phase *ph, struct json_object *obj)
+{
     if (get_string_array(v, where, obj, "command", true, PIPELINE_MAX_ARGS, NULL, &ph->argv,
                          &ph->argc) < 0)
         return -1;
@@ -397,30 +418,39 @@ static int parse_phase(struct vctx *v, struct pipeline *p, size_t idx, struct js
     if (stat(ph->cwd, &st) < 0 || !S_ISDIR(st.st_mode))
         return verr(v, where, "cwd \"%s\" is not a directory", ph->cwd);
 
-    if (get_int(v, where, obj, "timeout", 1, 86400, 60, &ph->timeout) < 0)
-        return -1;
+    return get_int(v, where, obj, "timeout", 1, 86400, 60, &ph->timeout);
+}
 
+static int parse_phase_env(struct vctx *v, const char *where, struct pipeline_phase *ph,
+                           struct json_object *obj)
+{
     struct json_object *env;
-    if (json_object_object_get_ex(obj, "env", &env)) {
-        if (!json_object_is_type(env, json_type_object))
-            return verr(v, where, "\"env\" must be an object of strings");
-        if (json_object_object_length(env) > PIPELINE_MAX_ENV)
-            return verr(v, where, "\"env\" has more than %d variables", PIPELINE_MAX_ENV);
-        ph->env = xcalloc((size_t)json_object_object_length(env) + 1, sizeof(*ph->env));
-        json_object_object_foreach(env, k, val)
-        {
-            if (!env_name_ok(k))
-                return verr(v, where, "env name \"%s\" is not a variable name", k);
-            if (!json_object_is_type(val, json_type_string))
-                return verr(v, where, "env \"%s\" must be a string", k);
-            ph->env[ph->nenv].name = xstrdup(k);
-            if ((size_t)json_object_get_string_len(val) != strlen(json_object_get_string(val)))
-                return verr(v, where, "env \"%s\" holds a NUL", k);
-            ph->env[ph->nenv].value = xstrdup(json_object_get_string(val));
-            ph->nenv++;
-        }
+    if (!json_object_object_get_ex(obj, "env", &env))
+        return 0;
+    if (!json_object_is_type(env, json_type_object))
+        return verr(v, where, "\"env\" must be an object of strings");
+    if (json_object_object_length(env) > PIPELINE_MAX_ENV)
+        return verr(v, where, "\"env\" has more than %d variables", PIPELINE_MAX_ENV);
+    ph->env = xcalloc((size_t)json_object_object_length(env) + 1, sizeof(*ph->env));
+    json_object_object_foreach(env, k, val)
+    {
+        if (!env_name_ok(k))
+            return verr(v, where, "env name \"%s\" is not a variable name", k);
+        if (!json_object_is_type(val, json_type_string))
+            return verr(v, where, "env \"%s\" must be a string", k);
+        ph->env[ph->nenv].name = xstrdup(k);
+        if ((size_t)json_object_get_string_len(val) != strlen(json_object_get_string(val)))
+            return verr(v, where, "env \"%s\" holds a NUL", k);
+        ph->env[ph->nenv].value = xstrdup(json_object_get_string(val));
+        ph->nenv++;
     }
+    return 0;
+}
 
+/* skipUnlessEnv, skipMessage and exitOkIf. */
+static int parse_phase_conditions(struct vctx *v, const char *where, struct pipeline_phase *ph,
+                                  struct json_object *obj)
+{
     if (get_string(v, where, obj, "skipUnlessEnv", false, &ph->skip_unless_env) < 0 ||
         get_string(v, where, obj, "skipMessage", false, &ph->skip_message) < 0 ||
         get_string(v, where, obj, "exitOkIf", false, &ph->exit_ok_if) < 0)
@@ -434,23 +464,47 @@ static int parse_phase(struct vctx *v, struct pipeline *p, size_t idx, struct js
                 xasprintf("Skipping phase %s: %s is not set.", ph->name, ph->skip_unless_env);
     if (ph->exit_ok_if && !path_ok(ph->exit_ok_if))
         return verr(v, where, "\"exitOkIf\" is not a result path");
+    return 0;
+}
 
+static int parse_phase_extract(struct vctx *v, const char *where, struct pipeline_phase *ph,
+                               struct json_object *obj)
+{
     struct json_object *ex;
-    if (json_object_object_get_ex(obj, "extract", &ex)) {
-        if (!json_object_is_type(ex, json_type_array))
-            return verr(v, where, "\"extract\" must be an array of rules");
-        size_t n = json_object_array_length(ex);
-        if (n > PIPELINE_MAX_RULES)
-            return verr(v, where, "more than %d rules", PIPELINE_MAX_RULES);
-        ph->rules = xcalloc(n + 1, sizeof(*ph->rules));
-        for (size_t i = 0; i < n; i++) {
-            char rwhere[96];
-            snprintf(rwhere, sizeof(rwhere), "%s.extract[%zu]", where, i);
-            ph->nrules = i + 1;
-            if (parse_rule(v, rwhere, json_object_array_get_idx(ex, i), &ph->rules[i]) < 0)
-                return -1;
-        }
+    if (!json_object_object_get_ex(obj, "extract", &ex))
+        return 0;
+    if (!json_object_is_type(ex, json_type_array))
+        return verr(v, where, "\"extract\" must be an array of rules");
+    size_t n = json_object_array_length(ex);
+    if (n > PIPELINE_MAX_RULES)
+        return verr(v, where, "more than %d rules", PIPELINE_MAX_RULES);
+    ph->rules = xcalloc(n + 1, sizeof(*ph->rules));
+    for (size_t i = 0; i < n; i++) {
+        char rwhere[96];
+        snprintf(rwhere, sizeof(rwhere), "%s.extract[%zu]", where, i);
+        ph->nrules = i + 1;
+        if (parse_rule(v, rwhere, json_object_array_get_idx(ex, i), &ph->rules[i]) < 0)
+            return -1;
     }
+    return 0;
+}
+
+static int parse_phase(struct vctx *v, struct pipeline *p, size_t idx, struct json_object *obj)
+{
+    static const char *const keys[] = {"name",        "step",     "progress", "command",
+                                       "cwd",         "timeout",  "env",      "skipUnlessEnv",
+                                       "skipMessage", "exitOkIf", "extract",  NULL};
+    struct pipeline_phase *ph = &p->phases[idx];
+    char where[64];
+    snprintf(where, sizeof(where), "phases[%zu]", idx);
+
+    if (!json_object_is_type(obj, json_type_object))
+        return verr(v, where, "a phase must be an object");
+    if (only_keys(v, where, obj, keys) < 0 || parse_phase_name(v, where, p, idx, obj) < 0 ||
+        parse_phase_progress(v, where, p, idx, obj) < 0 ||
+        parse_phase_command(v, where, p, ph, obj) < 0 || parse_phase_env(v, where, ph, obj) < 0 ||
+        parse_phase_conditions(v, where, ph, obj) < 0 || parse_phase_extract(v, where, ph, obj) < 0)
+        return -1;
     return 0;
 }
 
@@ -567,6 +621,72 @@ static int check_results(struct vctx *v, struct pipeline *p)
     return 0;
 }
 
+/* Strict JSON, the whole text. Returns the root, or NULL with the error. */
+static struct json_object *parse_json(struct vctx *v, const char *text)
+{
+    struct json_tokener *tok = json_tokener_new();
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    size_t len = strlen(text);
+    struct json_object *root = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t end = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (!root || jerr != json_tokener_success) {
+        verr(v, "JSON", "%s near byte %zu",
+             json_tokener_error_desc(jerr == json_tokener_continue ? json_tokener_error_parse_eof
+                                                                   : jerr),
+             end);
+        json_object_put(root);
+        return NULL;
+    }
+    while (end < len && isspace((unsigned char)text[end]))
+        end++;
+    if (end != len) {
+        verr(v, "JSON", "trailing data at byte %zu", end);
+        json_object_put(root);
+        return NULL;
+    }
+    return root;
+}
+
+/* The top level's keys, proofTypes (distinct) and secrets. */
+static int parse_top(struct vctx *v, struct pipeline *p, struct json_object *root)
+{
+    static const char *const keys[] = {"proofTypes", "secrets", "phases", NULL};
+    if (!json_object_is_type(root, json_type_object))
+        return verr(v, "top level", "must be an object");
+    if (only_keys(v, "top level", root, keys) < 0)
+        return -1;
+    if (get_string_array(v, "top level", root, "proofTypes", true, 64, proof_type_ok,
+                         &p->proof_types, &p->nproof_types) < 0)
+        return -1;
+    if (p->nproof_types == 0)
+        return verr(v, "proofTypes", "must list at least one proof type");
+    for (size_t i = 0; i < p->nproof_types; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(p->proof_types[i], p->proof_types[j]) == 0)
+                return verr(v, "proofTypes", "\"%s\" is listed twice", p->proof_types[i]);
+    return get_string_array(v, "top level", root, "secrets", false, 64, secret_ok, &p->secrets,
+                            &p->nsecrets);
+}
+
+static int parse_phases(struct vctx *v, struct pipeline *p, struct json_object *root)
+{
+    struct json_object *phases;
+    if (!json_object_object_get_ex(root, "phases", &phases) ||
+        !json_object_is_type(phases, json_type_array) || json_object_array_length(phases) == 0)
+        return verr(v, "phases", "must be a non-empty array of phases");
+    size_t n = json_object_array_length(phases);
+    if (n > PIPELINE_MAX_PHASES)
+        return verr(v, "phases", "more than %d phases", PIPELINE_MAX_PHASES);
+    p->phases = xcalloc(n, sizeof(*p->phases));
+    p->nphases = n;
+    for (size_t i = 0; i < n; i++)
+        if (parse_phase(v, p, i, json_object_array_get_idx(phases, i)) < 0)
+            return -1;
+    return 0;
+}
+
 struct pipeline *pipeline_parse(const char *text, const char *path, char *err, size_t errlen)
 {
     struct vctx v = {path, err, errlen};
@@ -579,76 +699,15 @@ struct pipeline *pipeline_parse(const char *text, const char *path, char *err, s
     p->dir = slash ? xstrndup(p->path, slash == p->path ? 1 : (size_t)(slash - p->path))
                    : xstrdup(".");
 
-    struct json_tokener *tok = json_tokener_new();
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    size_t len = strlen(text);
-    struct json_object *root = json_tokener_parse_ex(tok, text, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t end = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    if (!root || jerr != json_tokener_success) {
-        verr(&v, "JSON", "%s near byte %zu",
-             json_tokener_error_desc(jerr == json_tokener_continue ? json_tokener_error_parse_eof
-                                                                   : jerr),
-             end);
+    struct json_object *root = parse_json(&v, text);
+    if (!root || parse_top(&v, p, root) < 0 || parse_phases(&v, p, root) < 0 ||
+        check_results(&v, p) < 0) {
         json_object_put(root);
         pipeline_free(p);
         return NULL;
     }
-    while (end < len && isspace((unsigned char)text[end]))
-        end++;
-    if (end != len) {
-        verr(&v, "JSON", "trailing data at byte %zu", end);
-        goto fail;
-    }
-    static const char *const keys[] = {"proofTypes", "secrets", "phases", NULL};
-    if (!json_object_is_type(root, json_type_object)) {
-        verr(&v, "top level", "must be an object");
-        goto fail;
-    }
-    if (only_keys(&v, "top level", root, keys) < 0)
-        goto fail;
-    if (get_string_array(&v, "top level", root, "proofTypes", true, 64, proof_type_ok,
-                         &p->proof_types, &p->nproof_types) < 0)
-        goto fail;
-    if (p->nproof_types == 0) {
-        verr(&v, "proofTypes", "must list at least one proof type");
-        goto fail;
-    }
-    for (size_t i = 0; i < p->nproof_types; i++)
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(p->proof_types[i], p->proof_types[j]) == 0) {
-                verr(&v, "proofTypes", "\"%s\" is listed twice", p->proof_types[i]);
-                goto fail;
-            }
-    if (get_string_array(&v, "top level", root, "secrets", false, 64, secret_ok, &p->secrets,
-                         &p->nsecrets) < 0)
-        goto fail;
-
-    struct json_object *phases;
-    if (!json_object_object_get_ex(root, "phases", &phases) ||
-        !json_object_is_type(phases, json_type_array) || json_object_array_length(phases) == 0) {
-        verr(&v, "phases", "must be a non-empty array of phases");
-        goto fail;
-    }
-    size_t n = json_object_array_length(phases);
-    if (n > PIPELINE_MAX_PHASES) {
-        verr(&v, "phases", "more than %d phases", PIPELINE_MAX_PHASES);
-        goto fail;
-    }
-    p->phases = xcalloc(n, sizeof(*p->phases));
-    p->nphases = n;
-    for (size_t i = 0; i < n; i++)
-        if (parse_phase(&v, p, i, json_object_array_get_idx(phases, i)) < 0)
-            goto fail;
-    if (check_results(&v, p) < 0)
-        goto fail;
     json_object_put(root);
     return p;
-fail:
-    json_object_put(root);
-    pipeline_free(p);
-    return NULL;
 }
 
 struct pipeline *pipeline_load(const char *path, char *err, size_t errlen)

@@ -28,9 +28,9 @@ static const char *env_get(char *const envp[], const char *name)
     return NULL;
 }
 
-/* Resolves the program like execvp would, but before forking, so a missing
- * command is a clear message rather than a child's exit status. */
-static int proc_find(const char *name, char *const envp[], char *out, size_t len)
+/* Like execvp, but before forking, so a missing command is a clear message
+ * rather than a child's exit status. */
+int proc_find(const char *name, char *const envp[], char *out, size_t len)
 {
     if (strchr(name, '/')) {
         if (access(name, X_OK) < 0)
@@ -83,6 +83,92 @@ static void __attribute__((noreturn)) child_fail(int report_w)
     _exit(127);
 }
 
+/* The signals a timeout, a cancel or a terminal would send the group. */
+static const int quiet[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT};
+
+/* The shim ignores the quiet signals, answers SIGUSR1 (its parent's death)
+ * by killing the group, and unblocks what the server's threads block. */
+static void shim_signals(void)
+{
+    struct sigaction sa;
+    sigset_t none;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    for (size_t i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++)
+        sigaction(quiet[i], &sa, NULL);
+    sa.sa_handler = shim_parent_died;
+    sigfillset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    /* The server blocks signals in its threads; the shim and the command
+     * must get them. */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* 0 from /dev/null, 1 and 2 to the pipes, the report pipe moved to 3, and
+ * every other descriptor closed. Returns the report fd (3), or -1. */
+static int shim_descriptors(const char *cwd, int out_w, int err_w, int report_w)
+{
+    int devnull = open("/dev/null", O_RDWR);
+    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
+        return -1;
+    if (chdir(cwd) < 0)
+        return -1;
+    /* The shim keeps 0, 1, 2 and the report pipe, moved to 3 (it closes on
+     * exec), and closes the rest: nothing of the server's (Redis sockets,
+     * client connections, the listening socket) may reach the phase, nor
+     * stay open in the shim, which lives as long as the phase. That includes
+     * the pipes of phases other runners are starting at this moment: a write
+     * end held here would keep their output, and their start, from ending. */
+    if (report_w != 3 && dup3(report_w, 3, O_CLOEXEC) < 0)
+        return -1;
+    if (syscall(SYS_close_range, 4U, ~0U, 0U) < 0) {
+        long max = sysconf(_SC_OPEN_MAX);
+        for (int fd = 4; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+            close(fd);
+    }
+    return 3;
+}
+
+/* The command: default dispositions (ignored ones would survive execve),
+ * and death with the shim should the shim be killed. */
+static void __attribute__((noreturn))
+shim_exec(const char *path, char *const argv[], char *const envp[], int report_w)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++)
+        sigaction(quiet[i], &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGPIPE, &sa, NULL);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+        child_fail(report_w);
+    execve(path, argv, envp);
+    child_fail(report_w);
+}
+
+/* The shim waits for the command and ends the same way (exit status, or
+ * the same signal). */
+static void __attribute__((noreturn)) shim_wait(pid_t cmd)
+{
+    int st;
+    while (waitpid(cmd, &st, 0) < 0)
+        if (errno != EINTR)
+            _exit(127);
+    if (WIFSIGNALED(st)) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = SIG_DFL;
+        sigemptyset(&sa.sa_mask);
+        sigaction(WTERMSIG(st), &sa, NULL);
+        kill(getpid(), WTERMSIG(st));
+        _exit(128 + WTERMSIG(st));
+    }
+    _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 127);
+}
+
 /* Runs in the forked child, which is a copy of a multi-threaded process:
  * until execve, only async-signal-safe calls.
  *
@@ -97,81 +183,28 @@ static void __attribute__((noreturn))
 proc_child(const char *path, char *const argv[], char *const envp[], const char *cwd, int out_w,
            int err_w, int report_w, pid_t parent)
 {
-    static const int quiet[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT};
-    struct sigaction sa;
-    sigset_t none;
-
     setpgid(0, 0);
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_IGN;
-    for (size_t i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++)
-        sigaction(quiet[i], &sa, NULL);
-    sa.sa_handler = shim_parent_died;
-    sigfillset(&sa.sa_mask);
-    sigaction(SIGUSR1, &sa, NULL);
-    /* The server blocks signals in its threads; the shim and the command
-     * must get them. */
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    shim_signals();
     if (prctl(PR_SET_PDEATHSIG, SIGUSR1, 0, 0, 0) < 0)
         child_fail(report_w);
     if (getppid() != parent)
         kill(0, SIGKILL); /* the server died before we got here */
-
-    int devnull = open("/dev/null", O_RDWR);
-    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
+    int fd = shim_descriptors(cwd, out_w, err_w, report_w);
+    if (fd < 0)
         child_fail(report_w);
-    if (chdir(cwd) < 0)
-        child_fail(report_w);
-    /* The shim keeps 0, 1, 2 and the report pipe, moved to 3 (it closes on
-     * exec), and closes the rest: nothing of the server's (Redis sockets,
-     * client connections, the listening socket) may reach the phase, nor
-     * stay open in the shim, which lives as long as the phase. That includes
-     * the pipes of phases other runners are starting at this moment: a write
-     * end held here would keep their output, and their start, from ending. */
-    if (report_w != 3 && dup3(report_w, 3, O_CLOEXEC) < 0)
-        child_fail(report_w);
-    report_w = 3;
-    if (syscall(SYS_close_range, 4U, ~0U, 0U) < 0) {
-        long max = sysconf(_SC_OPEN_MAX);
-        for (int fd = 4; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
-            close(fd);
-    }
+    report_w = fd;
 
     pid_t cmd = fork();
     if (cmd < 0)
         child_fail(report_w);
-    if (cmd == 0) {
-        /* The command: default dispositions (ignored ones would survive
-         * execve), and death with the shim should the shim be killed. */
-        sa.sa_handler = SIG_DFL;
-        sigemptyset(&sa.sa_mask);
-        for (size_t i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++)
-            sigaction(quiet[i], &sa, NULL);
-        sigaction(SIGUSR1, &sa, NULL);
-        sigaction(SIGPIPE, &sa, NULL);
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-            child_fail(report_w);
-        execve(path, argv, envp);
-        child_fail(report_w);
-    }
+    if (cmd == 0)
+        shim_exec(path, argv, envp, report_w);
 
     /* The shim lets go of the pipes, so they end with the command. */
     dup2(0, 1); /* /dev/null */
     dup2(0, 2);
     close(report_w);
-    int st;
-    while (waitpid(cmd, &st, 0) < 0)
-        if (errno != EINTR)
-            _exit(127);
-    if (WIFSIGNALED(st)) {
-        sa.sa_handler = SIG_DFL;
-        sigemptyset(&sa.sa_mask);
-        sigaction(WTERMSIG(st), &sa, NULL);
-        kill(getpid(), WTERMSIG(st));
-        _exit(128 + WTERMSIG(st));
-    }
-    _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 127);
+    shim_wait(cmd);
 }
 
 int proc_spawn(struct proc *p, char *const argv[], char *const envp[], const char *cwd, char *err,

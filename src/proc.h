@@ -40,6 +40,11 @@ struct proc {
 /* Makes the process a child subreaper; call once at start-up. */
 void proc_init(void);
 
+/* Resolves a command as proc_spawn() will: a name with a slash as is, a
+ * bare name along the PATH in envp (a default PATH when it has none). Fills
+ * out with the path found; returns 0, or an errno value (ENOENT, EACCES). */
+int proc_find(const char *name, char *const envp[], char *out, size_t len);
+
 /* Finds argv[0] (PATH lookup for a bare name, using the PATH in envp),
  * starts it in a new process group with cwd, envp, stdin from /dev/null and
  * stdout/stderr to pipes. On failure returns an errno value and fills err

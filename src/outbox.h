@@ -1,0 +1,103 @@
+/* outbox.h -- a running session's events on their way to Redis, in order.
+ *
+ * A runner queues every event of its session here, and writes the queue
+ * after each read of the phase's output in one pipelined round trip
+ * (store_append), so a burst of output costs one round trip and a line
+ * printed alone is in Redis within a millisecond or two of being printed.
+ *
+ * The queue is also what keeps the log whole through a Redis outage
+ * (docs/design.md, invariant 8): events that could not be written stay queued, in order, and
+ * are written when Redis answers again; retries back off from
+ * OUTBOX_BACKOFF_MIN to OUTBOX_BACKOFF_MAX milliseconds. The queue is
+ * bounded (OUTBOX_MAX_EVENTS, OUTBOX_MAX_BYTES); past the bound, output
+ * lines are counted instead of kept, and one log event says how many were
+ * lost. Each queued event carries a sequence number, so an append whose
+ * reply was lost with the connection is not stored twice on the retry.
+ *
+ * The outbox also keeps the session's heartbeat, and so knows how long
+ * Redis has been away.
+ *
+ * Thread rules: an outbox belongs to the runner thread that runs its
+ * session; nothing else touches it. */
+#ifndef PHASESTREAM_OUTBOX_H
+#define PHASESTREAM_OUTBOX_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OUTBOX_MAX_EVENTS  20000
+#define OUTBOX_MAX_BYTES   (16 << 20)
+#define OUTBOX_MAX_FIELDS  8   /* state hash names and values per event */
+#define OUTBOX_RESERVE     16  /* events kept free under max-events for status and the end */
+#define OUTBOX_BACKOFF_MIN 100 /* ms */
+#define OUTBOX_BACKOFF_MAX 2000
+
+struct config;
+struct store;
+
+/* An event waiting to be written. */
+struct outbox_event {
+    uint64_t seq;
+    char *type;
+    char *payload;
+    char *fields[OUTBOX_MAX_FIELDS]; /* name, value pairs */
+    size_t nfields;
+    bool droppable; /* a plain log line, nothing else depends on it */
+};
+
+struct outbox {
+    struct store *store;
+    const char *sid;
+    const struct config *cfg;
+    struct outbox_event *ring; /* through outbox_at() only */
+    size_t head, len, cap, bytes;
+    uint64_t seq;
+    long stored;  /* events queued over the session's life */
+    long dropped; /* lines dropped while the queue was full */
+    long capped;  /* lines dropped past max-events */
+    bool closed;  /* Redis refused: the session is gone or ended */
+    int backoff_ms;
+    int64_t retry_at; /* next flush attempt after a failure */
+    int64_t next_heartbeat;
+    int64_t down_since; /* when Redis stopped answering; 0 while it answers */
+    bool redis_warned;
+};
+
+/* The end of outbox_push()'s field list (a typed NULL, as variadic
+ * arguments need). */
+#define END_FIELDS ((const char *)NULL)
+
+/* st and sid must outlive the outbox. */
+void outbox_init(struct outbox *ob, struct store *st, const char *sid, const struct config *cfg);
+/* Frees what is still queued. */
+void outbox_free(struct outbox *ob);
+
+/* Queues an event (payload is taken). Field pairs follow as name, value,
+ * ..., END_FIELDS. Returns the queued event. */
+struct outbox_event *outbox_push(struct outbox *ob, const char *type, char *payload, bool droppable,
+                                 ...);
+void outbox_add_field(struct outbox_event *e, const char *name, const char *value);
+
+/* Is there room for one more output line of phase? Counts the ones there
+ * is not (and says so once when max-events is reached). */
+bool outbox_line_room(struct outbox *ob, const char *phase);
+
+/* Writes what it can (not before the backoff allows). phase names the
+ * phase in a notice of dropped lines. Returns true when the queue is
+ * empty. */
+bool outbox_flush(struct outbox *ob, const char *phase);
+
+/* Writes the rest, waiting for Redis at most redis-retry seconds more, or
+ * not at all once hurry is set. */
+void outbox_drain(struct outbox *ob, const char *phase, const atomic_bool *hurry);
+
+/* Refreshes the heartbeat every heartbeat/3 seconds. Returns true when a
+ * cancel of the session was asked. */
+bool outbox_heartbeat(struct outbox *ob);
+
+/* Has Redis been away longer than the session may wait? */
+bool outbox_redis_gone(const struct outbox *ob, int64_t now);
+
+#endif
