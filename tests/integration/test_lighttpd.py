@@ -109,7 +109,7 @@ class StreamTests:
     def test_a_line_reaches_the_browser_within_100_ms(self):
         sid = create(self.s.port, "clock")
         lat = line_latencies(self.s.port, sid)
-        # Six lines, 0.5 s apart, against a 3 s phase timeout: on a loaded
+        # Six lines, 0.5 s apart, against a 5 s phase timeout: on a loaded
         # machine the timeout may come before the sixth. Every line stored
         # must have arrived, and be measured.
         stored = [d for _, t, d in self.stored(sid) if t == "log" and '"message":"clock ' in d]
