@@ -11,10 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXTRACT_MATCH_LIMIT 200000 /* backtracking steps per match */
-#define EXTRACT_DEPTH_LIMIT 10000
-#define EXTRACT_UNIQUE_MAX  4096 /* remembered captures per session */
-
 struct seen {
     const struct pipeline_rule *rule;
     char *value;
@@ -28,7 +24,25 @@ struct extract {
     pcre2_match_context *mctx;
     struct seen *seen;
     size_t nseen;
+    size_t bytes; /* captured text kept in the results */
+    struct extract_drops drops;
 };
+
+void extract_drops(const struct extract *x, struct extract_drops *out)
+{
+    *out = x->drops;
+}
+
+/* Is there room for n more bytes of captured text? Counts a drop if not. */
+static bool extract_room(struct extract *x, size_t n)
+{
+    if (x->bytes + n > EXTRACT_MAX_BYTES) {
+        x->drops.values++;
+        return false;
+    }
+    x->bytes += n;
+    return true;
+}
 
 struct extract *extract_new(const struct pipeline *p, const char *proof_type)
 {
@@ -197,6 +211,12 @@ static bool apply_result(struct extract *x, const struct pipeline_rule *r, const
                 cur = json_object_new_array();
                 json_object_object_add(parent, leaf, cur);
             }
+            if (json_object_array_length(cur) >= EXTRACT_MAX_ITEMS) {
+                x->drops.values++;
+                continue;
+            }
+            if (!extract_room(x, strlen(value)))
+                continue;
             json_object_array_add(cur, json_object_new_string(value));
             changed = true;
         } else if (k == 1) {
@@ -211,6 +231,15 @@ static bool apply_result(struct extract *x, const struct pipeline_rule *r, const
                     continue;
                 json_object_object_add(parent, leaf, json_number(v));
             } else {
+                /* The old value's bytes are given back before the room
+                 * for the new one is checked. */
+                if (cur && json_object_is_type(cur, json_type_string))
+                    x->bytes -= (size_t)json_object_get_string_len(cur);
+                if (!extract_room(x, strlen(value))) {
+                    if (cur && json_object_is_type(cur, json_type_string))
+                        x->bytes += (size_t)json_object_get_string_len(cur);
+                    continue;
+                }
                 json_object_object_add(parent, leaf, json_object_new_string(value));
             }
             changed = true;
@@ -285,11 +314,13 @@ static bool unique_first(struct extract *x, const struct pipeline_rule *r, const
     for (size_t i = 0; i < x->nseen; i++)
         if (x->seen[i].rule == r && strcmp(x->seen[i].value, value) == 0)
             return false;
-    if (x->nseen < EXTRACT_UNIQUE_MAX) {
-        x->seen[x->nseen].rule = r;
-        x->seen[x->nseen].value = xstrdup(value);
-        x->nseen++;
+    if (x->nseen >= EXTRACT_UNIQUE_MAX) {
+        x->drops.values++; /* cannot tell whether it is new */
+        return false;
     }
+    x->seen[x->nseen].rule = r;
+    x->seen[x->nseen].value = xstrdup(value);
+    x->nseen++;
     return true;
 }
 
@@ -300,6 +331,8 @@ bool extract_line(struct extract *x, const struct pipeline_phase *ph, const char
     for (size_t i = 0; i < ph->nrules; i++) {
         const struct pipeline_rule *r = &ph->rules[i];
         int rc = pcre2_match(r->re, (PCRE2_SPTR)line, len, 0, PCRE2_NO_UTF_CHECK, x->md, x->mctx);
+        if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT)
+            x->drops.match_limit++;
         if (rc <= 0)
             continue; /* no match, or a limit was hit: treated as no match */
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(x->md);

@@ -4,14 +4,28 @@
  * owned by its runner and changed only here: append, count, set. The other
  * actions (progress, event) are handed to the caller through a sink, which
  * turns them into stored events. Matching runs on the cleaned and masked
- * line, so a rule can never capture a secret. PCRE2 runs with a match limit,
- * so a pathological pattern on a hostile line costs a bounded amount of work
- * and simply does not match. */
+ * line, so a rule can never capture a secret.
+ *
+ * Bounds (docs/design.md, invariant 4), each counted when hit (see
+ * extract_drops) so that the caller can say so:
+ *   - PCRE2 runs with a match limit, so a pathological pattern on a hostile
+ *     line costs a bounded amount of work and does not match;
+ *   - an appended result holds at most EXTRACT_MAX_ITEMS values, and all
+ *     the captured text kept in the results is at most EXTRACT_MAX_BYTES;
+ *     a value past either bound is not collected;
+ *   - "unique" rules remember at most EXTRACT_UNIQUE_MAX captures; past
+ *     that, a new capture of such a rule is not collected either. */
 #ifndef PHASESTREAM_EXTRACT_H
 #define PHASESTREAM_EXTRACT_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#define EXTRACT_MATCH_LIMIT 200000     /* PCRE2 backtracking steps per match */
+#define EXTRACT_DEPTH_LIMIT 10000      /* PCRE2 depth per match */
+#define EXTRACT_UNIQUE_MAX  4096       /* remembered captures of unique rules */
+#define EXTRACT_MAX_ITEMS   1000       /* values in one appended result */
+#define EXTRACT_MAX_BYTES   (64 << 10) /* captured text kept in all results */
 
 struct json_object;
 struct pipeline;
@@ -33,6 +47,13 @@ void extract_free(struct extract *x);
  * results object changed. */
 bool extract_line(struct extract *x, const struct pipeline_phase *ph, const char *line, size_t len,
                   const struct extract_sink *sink, void *ctx);
+
+/* What the bounds above have dropped so far. */
+struct extract_drops {
+    long values;      /* captures not collected: a results bound was hit */
+    long match_limit; /* matches given up at the PCRE2 limits */
+};
+void extract_drops(const struct extract *x, struct extract_drops *out);
 
 /* The results object as JSON text (valid until the next change). */
 const char *extract_results_json(struct extract *x);

@@ -164,8 +164,10 @@ static void line_clean(const char *raw, size_t n, struct buf *out)
  * first so that a secret containing another is masked whole. */
 static void mask_all(const struct line_rules *r, struct buf *b)
 {
-    bool done[64] = {false};
-    size_t n = r->nsecrets < 64 ? r->nsecrets : 64;
+    bool done[LINE_MAX_SECRETS] = {false};
+    /* The caller keeps nsecrets within LINE_MAX_SECRETS (runner.c checks it
+     * at compile time); the clamp only keeps done[] safe. */
+    size_t n = r->nsecrets < LINE_MAX_SECRETS ? r->nsecrets : LINE_MAX_SECRETS;
     for (size_t round = 0; round < n; round++) {
         size_t pick = n, plen = 0;
         for (size_t i = 0; i < n; i++) {

@@ -27,12 +27,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define LINE_CUT_MARKER " \xe2\x80\xa6 [line truncated]"
+#define LINE_CUT_MARKER  " \xe2\x80\xa6 [line truncated]"
+#define LINE_MAX_SECRETS 128 /* values one set of rules may mask */
 
 struct line_rules {
     size_t limit;         /* bytes of a stored line, marker excluded */
     const char **secrets; /* values to mask; empty strings are ignored */
-    size_t nsecrets;
+    size_t nsecrets;      /* at most LINE_MAX_SECRETS */
 };
 
 /* How a raw line ended. */

@@ -8,14 +8,13 @@
 #include <string.h>
 
 static const double metrics_buckets[] = {0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600};
-#define NBUCKETS   (sizeof(metrics_buckets) / sizeof(metrics_buckets[0]))
-#define MAX_PHASES 32
+#define NBUCKETS (sizeof(metrics_buckets) / sizeof(metrics_buckets[0]))
 
 static const struct pipeline *metrics_pipeline;
 static atomic_long metrics_values[METRIC_COUNT];
 /* Per phase: bucket counts (cumulative at render), count, sum in ms. */
-static atomic_long metrics_hist[MAX_PHASES][NBUCKETS + 1];
-static atomic_long metrics_hist_sum_ms[MAX_PHASES];
+static atomic_long metrics_hist[PIPELINE_MAX_PHASES][NBUCKETS + 1];
+static atomic_long metrics_hist_sum_ms[PIPELINE_MAX_PHASES];
 static const int metrics_codes[] = {200, 201, 202, 204, 400, 404, 405, 409, 413, 429, 500, 503};
 #define NCODES (sizeof(metrics_codes) / sizeof(metrics_codes[0]))
 static atomic_long metrics_http_codes[NCODES + 1];
@@ -37,7 +36,7 @@ long metrics_get(enum metric m)
 
 void metrics_phase_duration(size_t phase, double seconds)
 {
-    if (phase >= MAX_PHASES)
+    if (phase >= PIPELINE_MAX_PHASES)
         return;
     size_t b = 0;
     while (b < NBUCKETS && seconds > metrics_buckets[b])
@@ -79,6 +78,9 @@ char *metrics_render(long queued, long running)
     counter(&b, "phasestream_log_lines_dropped_total",
             "Output lines not stored because a cap was hit.", "counter",
             metrics_get(METRIC_LINES_DROPPED));
+    counter(&b, "phasestream_results_dropped_total",
+            "Captured values not collected because a results bound was hit.", "counter",
+            metrics_get(METRIC_RESULTS_DROPPED));
     counter(&b, "phasestream_http_clients_dropped_total",
             "Clients dropped for not reading an answer within --request-timeout.", "counter",
             metrics_get(METRIC_HTTP_DROPPED));
@@ -102,7 +104,7 @@ char *metrics_render(long queued, long running)
     buf_appends(&b, "# HELP phasestream_phase_duration_seconds Duration of each phase run.\n"
                     "# TYPE phasestream_phase_duration_seconds histogram\n");
     size_t nphases = metrics_pipeline ? metrics_pipeline->nphases : 0;
-    for (size_t p = 0; p < nphases && p < MAX_PHASES; p++) {
+    for (size_t p = 0; p < nphases && p < PIPELINE_MAX_PHASES; p++) {
         const char *name = metrics_pipeline->phases[p].name;
         long cum = 0;
         for (size_t i = 0; i < NBUCKETS; i++) {

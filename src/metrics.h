@@ -13,14 +13,15 @@
 struct pipeline;
 
 enum metric {
-    METRIC_CREATED,       /* sessions created by this process */
-    METRIC_COMPLETED,     /* sessions this process's runners completed */
-    METRIC_FAILED,        /* ... ended with an error event */
-    METRIC_EVENTS,        /* events written */
-    METRIC_LINES_DROPPED, /* output lines not stored (caps, Redis outage) */
-    METRIC_HTTP_DROPPED,  /* clients dropped for reading an answer too slowly */
-    METRIC_VIEWERS,       /* gauge: connected SSE clients */
-    METRIC_RUNNING,       /* gauge: sessions running in this process */
+    METRIC_CREATED,         /* sessions created by this process */
+    METRIC_COMPLETED,       /* sessions this process's runners completed */
+    METRIC_FAILED,          /* ... ended with an error event */
+    METRIC_EVENTS,          /* events written */
+    METRIC_LINES_DROPPED,   /* output lines not stored (caps, Redis outage) */
+    METRIC_HTTP_DROPPED,    /* clients dropped for reading an answer too slowly */
+    METRIC_RESULTS_DROPPED, /* captures not collected: a results bound was hit */
+    METRIC_VIEWERS,         /* gauge: connected SSE clients */
+    METRIC_RUNNING,         /* gauge: sessions running in this process */
     METRIC_COUNT
 };
 

@@ -71,10 +71,38 @@ void outbox_free(struct outbox *ob)
     ob->ring = NULL;
 }
 
+void outbox_results_changed(struct outbox *ob, const char *(*json)(void *arg), void *arg)
+{
+    ob->results_json = json;
+    ob->results_arg = arg;
+    ob->results_changed = true;
+}
+
+/* The changed results ride on the newest queued event that has room for
+ * one more field. */
+static void outbox_attach_results(struct outbox *ob)
+{
+    if (!ob->results_changed)
+        return;
+    for (size_t i = ob->len; i > 0; i--) {
+        struct outbox_event *e = outbox_at(ob, i - 1);
+        if (e->nfields + 2 <= OUTBOX_MAX_FIELDS) {
+            outbox_add_field(e, "results", ob->results_json(ob->results_arg));
+            ob->results_changed = false;
+            return;
+        }
+    }
+}
+
 void outbox_add_field(struct outbox_event *e, const char *name, const char *value)
 {
-    if (e->nfields + 2 > OUTBOX_MAX_FIELDS)
-        return;
+    if (e->nfields + 2 > OUTBOX_MAX_FIELDS) {
+        /* The callers are this server's own code, with at most four
+         * fields per event: not something input can reach. */
+        log_error("outbox: more than %d state fields on a %s event", OUTBOX_MAX_FIELDS / 2,
+                  e->type);
+        abort();
+    }
     e->fields[e->nfields++] = xstrdup(name);
     e->fields[e->nfields++] = xstrdup(value);
 }
@@ -127,6 +155,7 @@ bool outbox_line_room(struct outbox *ob, const char *phase)
  * false when Redis refused the session. */
 static bool outbox_write(struct outbox *ob)
 {
+    outbox_attach_results(ob);
     /* Contiguous views of the ring for store_append. */
     size_t n = ob->len;
     struct store_event *ev = xcalloc(n, sizeof(*ev));

@@ -63,6 +63,11 @@ struct outbox {
     int64_t next_heartbeat;
     int64_t down_since; /* when Redis stopped answering; 0 while it answers */
     bool redis_warned;
+    /* The session's results object, when it changed since the last write:
+     * results_json(results_arg) gives it as JSON text. */
+    const char *(*results_json)(void *arg);
+    void *results_arg;
+    bool results_changed;
 };
 
 /* The end of outbox_push()'s field list (a typed NULL, as variadic
@@ -80,8 +85,16 @@ struct outbox_event *outbox_push(struct outbox *ob, const char *type, char *payl
                                  ...);
 void outbox_add_field(struct outbox_event *e, const char *name, const char *value);
 
-/* Is there room for one more output line of phase? Counts the ones there
- * is not (and says so once when max-events is reached). */
+/* The session's results object changed; json(arg) gives it. It goes to
+ * the state hash with the next write, once per write however often it
+ * changed in between: a burst of matching lines costs one copy of it, not
+ * one each. */
+void outbox_results_changed(struct outbox *ob, const char *(*json)(void *arg), void *arg);
+
+/* Is there room for one more event of phase (an output line, or an event a
+ * rule derived from one)? Every such event counts against max-events, with
+ * OUTBOX_RESERVE kept for the status and terminal events. Counts the ones
+ * there is not (and says so once when max-events is reached). */
 bool outbox_line_room(struct outbox *ob, const char *phase);
 
 /* Writes what it can (not before the backoff allows). phase names the

@@ -114,8 +114,18 @@ static bool phase_env_has_name(const char *entry, const char *const *names, size
     return false;
 }
 
-/* The phase's environment: the server's, minus what the phase sets, plus
- * the phase's env and the four documented variables. */
+/* The server's own settings, which are none of a phase's business: the
+ * Redis address and password, and PHASESTREAM_* (docs/api.md). */
+static bool phase_env_private(const char *entry)
+{
+    static const char *const names[] = {"REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD"};
+    if (strncmp(entry, "PHASESTREAM_", 12) == 0)
+        return true;
+    return phase_env_has_name(entry, names, sizeof(names) / sizeof(names[0]));
+}
+
+/* The phase's environment: the server's, minus its own settings and what
+ * the phase sets, plus the phase's env and the four documented variables. */
 static char **phase_env(const struct phase_run *run)
 {
     const struct pipeline_phase *ph = run->ph;
@@ -124,15 +134,15 @@ static char **phase_env(const struct phase_run *run)
     while (environ[nenv])
         nenv++;
     char **envp = xcalloc(nenv + ph->nenv + 5, sizeof(char *));
-    const char *names[64 + 4];
+    const char *names[PIPELINE_MAX_ENV + 4];
     size_t nnames = 0;
     for (size_t i = 0; i < 4; i++)
         names[nnames++] = own[i];
-    for (size_t i = 0; i < ph->nenv && nnames < 68; i++)
+    for (size_t i = 0; i < ph->nenv; i++) /* at most PIPELINE_MAX_ENV */
         names[nnames++] = ph->env[i].name;
     size_t k = 0;
     for (size_t i = 0; i < nenv; i++)
-        if (!phase_env_has_name(environ[i], names, nnames))
+        if (!phase_env_has_name(environ[i], names, nnames) && !phase_env_private(environ[i]))
             envp[k++] = xstrdup(environ[i]);
     for (size_t i = 0; i < ph->nenv; i++) {
         char *v = pipeline_expand(ph->env[i].value, run->proof_type, run->sid, run->workdir);

@@ -20,13 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PIPELINE_MAX_FILE   (1 << 20)
-#define PIPELINE_MAX_PHASES 32
-#define PIPELINE_MAX_RULES  64
-#define PIPELINE_MAX_ARGS   256
-#define PIPELINE_MAX_ENV    64
-#define PIPELINE_MAX_STRING 4096
-
 /* Validation context: the file name and where the error message goes. */
 struct vctx {
     const char *file;
@@ -657,8 +650,8 @@ static int parse_top(struct vctx *v, struct pipeline *p, struct json_object *roo
         return verr(v, "top level", "must be an object");
     if (only_keys(v, "top level", root, keys) < 0)
         return -1;
-    if (get_string_array(v, "top level", root, "proofTypes", true, 64, proof_type_ok,
-                         &p->proof_types, &p->nproof_types) < 0)
+    if (get_string_array(v, "top level", root, "proofTypes", true, PIPELINE_MAX_TYPES,
+                         proof_type_ok, &p->proof_types, &p->nproof_types) < 0)
         return -1;
     if (p->nproof_types == 0)
         return verr(v, "proofTypes", "must list at least one proof type");
@@ -666,8 +659,8 @@ static int parse_top(struct vctx *v, struct pipeline *p, struct json_object *roo
         for (size_t j = 0; j < i; j++)
             if (strcmp(p->proof_types[i], p->proof_types[j]) == 0)
                 return verr(v, "proofTypes", "\"%s\" is listed twice", p->proof_types[i]);
-    return get_string_array(v, "top level", root, "secrets", false, 64, secret_ok, &p->secrets,
-                            &p->nsecrets);
+    return get_string_array(v, "top level", root, "secrets", false, PIPELINE_MAX_SECRETS, secret_ok,
+                            &p->secrets, &p->nsecrets);
 }
 
 static int parse_phases(struct vctx *v, struct pipeline *p, struct json_object *root)

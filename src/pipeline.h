@@ -1,6 +1,6 @@
 /* pipeline.h -- the workflow's phases, loaded from the pipeline file.
  *
- * The file (schema in API.md) is untrusted input: pipeline_load() validates
+ * The file (schema in docs/api.md) is untrusted input: pipeline_load() validates
  * all of it into the typed structs below and reports the first problem as
  * "FILE: phases[2].extract[0].pattern: <reason>". Nothing else in the server
  * looks at the JSON. Patterns are compiled once here with PCRE2 (UTF mode);
@@ -13,6 +13,16 @@
 #include <pcre2.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+/* The limits of a pipeline file, each refused at load with its key. */
+#define PIPELINE_MAX_FILE    (1 << 20)
+#define PIPELINE_MAX_PHASES  32
+#define PIPELINE_MAX_RULES   64 /* per phase */
+#define PIPELINE_MAX_ARGS    256
+#define PIPELINE_MAX_ENV     64 /* variables a phase's env may name */
+#define PIPELINE_MAX_STRING  4096
+#define PIPELINE_MAX_TYPES   64 /* proof types */
+#define PIPELINE_MAX_SECRETS 64 /* secret variables */
 
 struct json_object;
 

@@ -74,8 +74,12 @@ struct session {
     const struct pipeline_phase *phase;
     size_t phase_index;
     struct line_rules rules;
-    const char *secret_values[128];
+    const char *secret_values[LINE_MAX_SECRETS];
+    struct extract_drops drops; /* of the extraction bounds, already reported */
 };
+
+/* The pipeline's secrets and the Redis password are masked. */
+_Static_assert(PIPELINE_MAX_SECRETS + 1 <= LINE_MAX_SECRETS, "room for every secret");
 
 /* ---- events of a session ---- */
 
@@ -135,36 +139,85 @@ static void emit_complete(struct session *s)
 }
 
 /* Sink for extraction: progress figures and extra events, queued after the
- * line that produced them. */
+ * line that produced them. Each rule gives at most one of each. */
+#define DERIVED_MAX (2 * PIPELINE_MAX_RULES)
 struct derived {
     struct session *s;
-    char *types[16];
-    char *payloads[16];
-    int progress[16];
-    bool is_progress[16];
+    char *types[DERIVED_MAX];
+    char *payloads[DERIVED_MAX];
+    int progress[DERIVED_MAX];
+    bool is_progress[DERIVED_MAX];
     size_t n;
 };
 
 static void sink_progress(void *ctx, int percent)
 {
     struct derived *d = ctx;
-    if (d->n < 16) {
-        d->is_progress[d->n] = true;
-        d->progress[d->n++] = percent;
-    }
+    d->is_progress[d->n] = true;
+    d->progress[d->n++] = percent;
 }
 
 static void sink_event(void *ctx, const char *type, const char *data)
 {
     struct derived *d = ctx;
-    if (d->n < 16) {
-        d->is_progress[d->n] = false;
-        d->types[d->n] = xstrdup(type);
-        d->payloads[d->n++] = xstrdup(data);
-    }
+    d->is_progress[d->n] = false;
+    d->types[d->n] = xstrdup(type);
+    d->payloads[d->n++] = xstrdup(data);
 }
 
-/* One clean output line of the phase: extract, queue. */
+static const char *session_results_json(void *arg)
+{
+    return extract_results_json(arg);
+}
+
+/* Says once per session, for each extraction bound, that it was hit; the
+ * server log and the metrics count every drop. */
+static void session_report_drops(struct session *s)
+{
+    struct extract_drops now;
+    extract_drops(s->x, &now);
+    if (now.values > s->drops.values) {
+        if (s->drops.values == 0) {
+            char *msg = xasprintf("Results limit reached: further values are not collected (at "
+                                  "most %d per result, %d KiB in all)",
+                                  EXTRACT_MAX_ITEMS, EXTRACT_MAX_BYTES >> 10);
+            emit_notice(s, msg);
+            free(msg);
+            log_warn("session %s: results limit reached", s->claim.sid);
+        }
+        metrics_add(METRIC_RESULTS_DROPPED, now.values - s->drops.values);
+    }
+    if (now.match_limit > s->drops.match_limit && s->drops.match_limit == 0) {
+        char *msg = xasprintf("A pattern of phase %s gave up on a line at its match limit (%d "
+                              "steps); such lines count as not matching",
+                              session_phase_name(s), EXTRACT_MATCH_LIMIT);
+        emit_notice(s, msg);
+        free(msg);
+        log_warn("session %s: a pattern hit the PCRE2 match limit", s->claim.sid);
+    }
+    s->drops = now;
+}
+
+/* Queues an event derived from a line, if there is room for it. */
+static void session_derived(struct session *s, const struct derived *d, size_t i)
+{
+    const struct pipeline_phase *ph = s->phase;
+    bool room = outbox_line_room(&s->ob, ph->name);
+    if (d->is_progress[i]) {
+        if (room)
+            emit_status(s, ph->name, d->progress[i], ph->step, false);
+        return;
+    }
+    if (room)
+        outbox_push(&s->ob, d->types[i], d->payloads[i], false, END_FIELDS);
+    else
+        free(d->payloads[i]);
+    free(d->types[i]);
+}
+
+/* One clean output line of the phase: extract, queue. Every event, the
+ * line's and those its rules derive, counts against max-events; a change
+ * of the results reaches the state hash with the next write. */
 static void session_on_line(void *arg, const char *line, size_t len, bool is_stderr)
 {
     struct session *s = arg;
@@ -172,35 +225,25 @@ static void session_on_line(void *arg, const char *line, size_t len, bool is_std
 
     static const struct extract_sink sink = {sink_progress, sink_event};
     struct derived d = {.s = s};
-    bool changed = extract_line(s->x, ph, line, len, &sink, &d);
-
-    /* A line that fed a result or an event is always stored; a plain one
-     * only while there is room. */
-    bool plain = !changed && d.n == 0;
-    if (!plain || outbox_line_room(&s->ob, ph->name)) {
-        struct outbox_event *e = outbox_push(
-                &s->ob, "log", event_log_json(line, ph->name, is_stderr, NULL), plain, END_FIELDS);
-        if (changed)
-            outbox_add_field(e, "results", extract_results_json(s->x));
-    }
-    for (size_t i = 0; i < d.n; i++) {
-        if (d.is_progress[i]) {
-            emit_status(s, ph->name, d.progress[i], ph->step, false);
-        } else {
-            outbox_push(&s->ob, d.types[i], d.payloads[i], false, END_FIELDS);
-            free(d.types[i]);
-        }
-    }
+    if (extract_line(s->x, ph, line, len, &sink, &d))
+        outbox_results_changed(&s->ob, session_results_json, s->x);
+    session_report_drops(s);
+    if (outbox_line_room(&s->ob, ph->name))
+        outbox_push(&s->ob, "log", event_log_json(line, ph->name, is_stderr, NULL), true,
+                    END_FIELDS);
+    for (size_t i = 0; i < d.n; i++)
+        session_derived(s, &d, i);
 }
 
 /* ---- a whole session ---- */
 
 /* The secrets to mask in this phase: the values of the pipeline's secret
- * variables, from the phase's env if it sets them, else the server's. */
+ * variables, from the phase's env if it sets them, else the server's, and
+ * the Redis password (phases do not get it, but may find it elsewhere). */
 static void phase_rules(struct session *s, const struct pipeline_phase *ph)
 {
     size_t n = 0;
-    for (size_t i = 0; i < s->p->nsecrets && n < 128; i++) {
+    for (size_t i = 0; i < s->p->nsecrets; i++) {
         const char *name = s->p->secrets[i];
         const char *v = getenv(name);
         for (size_t j = 0; j < ph->nenv; j++)
@@ -209,6 +252,8 @@ static void phase_rules(struct session *s, const struct pipeline_phase *ph)
         if (v && *v)
             s->secret_values[n++] = v;
     }
+    if (s->cfg->redis.password && *s->cfg->redis.password)
+        s->secret_values[n++] = s->cfg->redis.password;
     s->rules.limit = (size_t)s->cfg->line_limit;
     s->rules.secrets = s->secret_values;
     s->rules.nsecrets = n;

@@ -92,6 +92,9 @@ class RunnerTest(unittest.TestCase):
         self.assertIn("env PROOF_TYPE=env SESSION_ID=%s PHASE=generating args=gen env" % sid, msgs)
         self.assertIn("env PHASE=verifying", msgs)
         self.assertIn("read: handed over by gen", msgs)
+        # The server's own settings (the Redis URL may hold a password) are
+        # not handed to phases.
+        self.assertIn("server settings: REDIS_URL= PHASESTREAM_KEY_PREFIX=", msgs)
         workdir = [m for m in msgs if m.startswith("workdir ")][0].split(" ", 1)[1]
         self.assertEqual(workdir, os.path.join(self.s.tmp, "work", sid))
         self.assertFalse(os.path.exists(workdir))  # removed when the session ended
@@ -329,6 +332,36 @@ class CapTest(unittest.TestCase):
             self.assertEqual(len(notes), 1)
             self.assertIn("phasestream_log_lines_dropped_total",
                           request(s.port, "GET", "/api/workflow/metrics").body)
+        finally:
+            self.assertEqual(s.close(), 0)
+
+
+    def test_every_event_counts_and_collected_results_are_bounded(self):
+        # A phase printing 20,000 distinct lines that the default pipeline's
+        # rule collects: the cap holds for matched lines too, the results
+        # stop growing at their bound (and say so), and the session is not
+        # starved of its heartbeat.
+        s = Stack("basic.json", args=["--max-events", "100"])
+        try:
+            sid = create(s.port, "proofs")
+            ev = follow(s.port, sid, timeout=60)
+            self.assertEqual(ev[-1].type, "complete", ev[-1].data)
+            self.assertLessEqual(s.r("LLEN", s.key(sid, "events")), 100)
+            msgs = messages(ev)
+            self.assertEqual(len([m for m in msgs if m.startswith("Output limit reached")]), 1)
+            self.assertEqual(len([m for m in msgs if m.startswith("Results limit reached")]), 1)
+            proofs = ev[-1].data["generatedProofs"]["groth16"]
+            self.assertEqual(len(proofs), 1000)
+            self.assertEqual(proofs[0], "file1_groth16_proof.json")
+            state = json.loads(request(s.port, "GET",
+                                       "/api/workflow/state?sessionId=" + sid).body)
+            self.assertEqual(len(state["generatedProofs"]["groth16"]), 1000)
+            # Each stored event is small: no event carries a copy of the
+            # results per line.
+            size = sum(len(e) for e in s.r("LRANGE", s.key(sid, "events"), 0, -1))
+            self.assertLess(size, 200000)
+            metrics = request(s.port, "GET", "/api/workflow/metrics").body
+            self.assertIn("phasestream_results_dropped_total 19000", metrics)
         finally:
             self.assertEqual(s.close(), 0)
 
