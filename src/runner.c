@@ -321,7 +321,7 @@ static void emit_error(struct session *s, const char *message, int code, const c
     char *masked = line_mask(&s->rules, message);
     session_emit(s, "error",
                  event_error_json(masked, s->phase ? s->phase->name : NULL, code, code_str), false,
-                 "status", "error", "error", masked, END_FIELDS);
+                 "error", masked, END_FIELDS);
     free(masked);
     metrics_add(METRIC_FAILED, 1);
 }
@@ -343,8 +343,7 @@ static void emit_complete(struct session *s)
             .start_time = s->claim.start_time,
             .last_update = now,
     };
-    session_emit(s, "complete", event_state_json(&ws, NULL, 0), false, "status", "complete",
-                 END_FIELDS);
+    session_emit(s, "complete", event_state_json(&ws, NULL, 0), false, END_FIELDS);
     metrics_add(METRIC_COMPLETED, 1);
 }
 

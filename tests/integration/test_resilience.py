@@ -14,7 +14,8 @@ import unittest
 
 from harness import (Redis, Phasestream, Nginx, Stack, FastCGI, request, create, follow,
                      follow_resuming, stream, stored_events, wait_for, processes_with_env,
-                     zombies_of, proc_stat, PIPELINES, RELEASE_BIN, follow_in_pieces, rss_kib)
+                     zombies_of, proc_stat, PIPELINES, RELEASE_BIN, follow_in_pieces, rss_kib,
+                     session_key, global_key, parse_element)
 
 PIPE = os.path.join(PIPELINES, "resilience.json")
 
@@ -39,11 +40,13 @@ class Env:
         self.procs = []
         self.nginxes = []
 
+    PREFIX = "res:"  # the key prefix the tests' instances share
+
     def key(self, sid, what):
         """A session's key under the prefix the tests' instances share."""
-        return "res:{%s}:%s" % (sid, what)
+        return session_key(self.PREFIX, sid, what)
 
-    def ps(self, *args, runners=2, prefix="res:", env=None, binary=None):
+    def ps(self, *args, runners=2, prefix=PREFIX, env=None, binary=None):
         p = Phasestream(self.tmp, self.redis.url, PIPE, args=list(args), runners=runners,
                         prefix=prefix, env=env, binary=binary)
         self.procs.append(p)
@@ -111,8 +114,8 @@ class DeadRunnerTest(unittest.TestCase):
                      what="the session to be ended")
             last = r("LINDEX", env.key(sid, "events"), -1)
             self.assertTrue(last.startswith("error\n"))
-            self.assertEqual(json.loads(last.split("\n", 1)[1])["code"], "lost")
-            self.assertEqual(r("ZSCORE", "res:running", sid), None)
+            self.assertEqual(json.loads(parse_element(last)[1])["code"], "lost")
+            self.assertEqual(r("ZSCORE", global_key(env.PREFIX, "running"), sid), None)
             self.assertEqual(processes_with_env("PS_TEST_MARK=mark-" + sid), [])
             r.close()
             del a2
@@ -207,7 +210,7 @@ class RedisOutageTest(unittest.TestCase):
             r = env.redis.client()
             wait_for(lambda: r("HGET", env.key(sid, "state"), "status") == "error", timeout=10,
                      what="the terminal event")
-            last = json.loads(r("LINDEX", env.key(sid, "events"), -1).split("\n", 1)[1])
+            last = json.loads(parse_element(r("LINDEX", env.key(sid, "events"), -1))[1])
             self.assertEqual(last["code"], "redis")
             r.close()
         finally:
@@ -252,7 +255,7 @@ class ShutdownTest(unittest.TestCase):
             st = dict(zip(st[::2], st[1::2]))
             self.assertEqual(st["status"], "error")
             self.assertIn("shut down", st["error"])
-            self.assertEqual(r("ZSCORE", "res:running", sid), None)
+            self.assertEqual(r("ZSCORE", global_key(env.PREFIX, "running"), sid), None)
             r.close()
             self.assertEqual(processes_with_env("PS_TEST_MARK=mark-" + sid), [])
         finally:
