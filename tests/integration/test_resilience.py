@@ -3,6 +3,7 @@ restarted mid-run, gone for good; SIGTERM; several instances behind one
 nginx; slow and vanished viewers."""
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -119,6 +120,50 @@ class DeadRunnerTest(unittest.TestCase):
             self.assertEqual(processes_with_env("PS_TEST_MARK=mark-" + sid), [])
             r.close()
             del a2
+        finally:
+            env.close()
+
+    def test_a_lost_session_is_ended_by_scripts_called_by_sha_even_after_a_flush(self):
+        env = Env()
+        try:
+            b = env.ps("--heartbeat", "2", runners=0)
+            b_up = time.time()
+            a = env.ps("--heartbeat", "2", runners=1)
+            sid = json.loads(request_fcgi(a.socket, "POST", b'{"proofType":"sleepy"}'))["sessionId"]
+            wait_for(lambda: processes_with_env("PS_TEST_MARK=mark-" + sid), what="the phase")
+            r = env.redis.client()
+            phase = r("HGET", env.key(sid, "state"), "phase")
+            # b's reaper has looked (after two heartbeats of uptime); then
+            # the runner dies and the scripts go: b must load them again.
+            time.sleep(max(0.0, b_up + 6.5 - time.time()))
+            a.proc.kill()
+            a.proc.wait()
+            self.assertEqual(r("SCRIPT", "FLUSH"), "OK")
+            wait_for(lambda: r("HGET", env.key(sid, "state"), "status") == "error", timeout=15,
+                     what="the session to be ended")
+            events = r("LRANGE", env.key(sid, "events"), 0, -1)
+            kind, data = parse_element(events[-1])
+            self.assertEqual(kind, "error")
+            msg = ("The runner of this session stopped (no heartbeat for 2 s); the workflow did "
+                   "not finish.")
+            # Built like every other error event (events.h): same members, same order.
+            self.assertRegex(data, r'^\{"error":"%s","phase":"%s","code":"lost","timestamp":"'
+                             r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"\}$'
+                             % (re.escape(msg), re.escape(phase)))
+            st = r("HGETALL", env.key(sid, "state"))
+            st = dict(zip(st[::2], st[1::2]))
+            self.assertEqual((st["status"], st["error"], st["terminal"]),
+                             ("error", msg, str(len(events))))
+            self.assertNotIn("cancel", st)
+            self.assertEqual(r("ZSCORE", global_key(env.PREFIX, "running"), sid), None)
+            self.assertIn("session %s: its runner stopped sending heartbeats; ended as lost" % sid,
+                          b.read_log())
+            # Nothing sends a script whole: every call is by SHA.
+            stats = r("INFO", "commandstats")
+            self.assertNotIn("cmdstat_eval:", stats)
+            self.assertIn("cmdstat_evalsha:", stats)
+            self.assertIn("errorstat_NOSCRIPT:", r("INFO", "errorstats"))
+            r.close()
         finally:
             env.close()
 
