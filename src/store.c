@@ -24,8 +24,7 @@ struct store {
     char err[256];
     /* Fixed for the process: the global keys and channels, and the numbers
      * the scripts take as arguments, formatted once. */
-    char queue[STORE_KEY_MAX], running[STORE_KEY_MAX];
-    char queue_chan[STORE_KEY_MAX], cancel_chan[STORE_KEY_MAX];
+    struct store_global_keys g;
     char ttl[16], heartbeat_ms[24], max_queue[16];
 };
 
@@ -37,10 +36,7 @@ struct store *store_new(const struct config *cfg)
 {
     struct store *st = xcalloc(1, sizeof(*st));
     st->cfg = cfg;
-    store_global_key(cfg, "queue", st->queue, sizeof(st->queue));
-    store_global_key(cfg, "running", st->running, sizeof(st->running));
-    store_global_key(cfg, "chan:queue", st->queue_chan, sizeof(st->queue_chan));
-    store_global_key(cfg, "chan:cancel", st->cancel_chan, sizeof(st->cancel_chan));
+    store_global_keys(cfg, &st->g);
     snprintf(st->ttl, sizeof(st->ttl), "%d", cfg->session_ttl);
     snprintf(st->heartbeat_ms, sizeof(st->heartbeat_ms), "%d", cfg->heartbeat * 1000);
     snprintf(st->max_queue, sizeof(st->max_queue), "%d", cfg->max_queue);
@@ -228,20 +224,12 @@ static redisReply *store_eval(struct store *st, enum store_script script, bool r
 
 /* A session script (repeatable): the keys and arguments every one starts
  * with (store_schema.h), then its own. */
-#define STORE_SCRIPT_ARGS_MAX 8
-
 static redisReply *store_eval_session(struct store *st, enum store_script script, const char *sid,
                                       int nargs, const char **args)
 {
     struct store_session_argv a;
-    const char *all[STORE_SESSION_ARGS + STORE_SCRIPT_ARGS_MAX];
-    int n = 0;
-    store_session_argv(st->cfg, sid, st->queue, st->running, &a);
-    for (int i = 0; i < STORE_SESSION_ARGS; i++)
-        all[n++] = a.args[i];
-    for (int i = 0; i < nargs && i < STORE_SCRIPT_ARGS_MAX; i++)
-        all[n++] = args[i];
-    return store_eval(st, script, true, STORE_SESSION_KEYS, a.keys, n, all);
+    store_session_argv(st->cfg, sid, &st->g, args, nargs, &a);
+    return store_eval(st, script, true, STORE_SESSION_KEYS, a.keys, a.nargs, a.args);
 }
 
 /* An error reply from a script is a bug or a Redis refusal (out of memory,
@@ -265,7 +253,7 @@ enum store_create store_create(struct store *st, const char *sid, const char *pr
                                const char *results, const char *step)
 {
     char *status = event_status_json("queued", 0, step, false);
-    const char *args[] = {proof_type, st->max_queue, status, st->queue_chan, results, step};
+    const char *args[] = {proof_type, st->max_queue, status, st->g.queue_chan, results, step};
     long long v;
     int rc = store_reply_int(st, store_eval_session(st, STORE_SCRIPT_CREATE, sid, 6, args), &v);
     free(status);
@@ -358,7 +346,7 @@ int store_state_json(struct store *st, const char *sid, bool with_logs, char **j
     const char *a1[] = {"HGETALL", k.state};
     const char *a2[] = {"LRANGE", k.events, "0", "-1"};
     const char *a2n[] = {"LLEN", k.events};
-    const char *a3[] = {"LPOS", st->queue, sid};
+    const char *a3[] = {"LPOS", st->g.queue, sid};
     const char **const argvs[] = {a1, with_logs ? a2 : a2n, a3};
     const int argcs[] = {2, with_logs ? 4 : 2, 3};
     redisReply *exec;
@@ -418,7 +406,7 @@ enum store_cancel store_cancel(struct store *st, const char *sid)
 {
     const char *msg = "Cancelled while queued";
     char *payload = event_error_json(msg, "queued", 0, "cancelled");
-    const char *args[] = {payload, msg, st->cancel_chan};
+    const char *args[] = {payload, msg, st->g.cancel_chan};
     long long v;
     int rc = store_reply_int(st, store_eval_session(st, STORE_SCRIPT_CANCEL, sid, 3, args), &v);
     free(payload);
@@ -440,7 +428,7 @@ int store_claim(struct store *st, const char *instance, struct store_claim *out)
 {
     char now[32];
     event_timestamp(now);
-    const char *keys[] = {st->queue, st->running};
+    const char *keys[] = {st->g.queue, st->g.running};
     const char *args[] = {st->cfg->key_prefix, instance, now, st->ttl, st->heartbeat_ms};
     redisReply *r = store_eval(st, STORE_SCRIPT_CLAIM, false, 2, keys, 5, args);
     if (!r)
@@ -474,7 +462,7 @@ static size_t store_append_batch(struct store *st, const char *sid, const struct
 {
     struct store_session_argv a;
     char nkeys[8];
-    store_session_argv(st->cfg, sid, st->queue, st->running, &a);
+    store_session_argv(st->cfg, sid, &st->g, NULL, 0, &a);
     snprintf(nkeys, sizeof(nkeys), "%d", STORE_SESSION_KEYS);
 
     for (size_t i = 0; i < n; i++) {
@@ -487,7 +475,7 @@ static size_t store_append_batch(struct store *st, const char *sid, const struct
         argv[argc++] = nkeys;
         for (int k = 0; k < STORE_SESSION_KEYS; k++)
             argv[argc++] = a.keys[k];
-        for (int k = 0; k < STORE_SESSION_ARGS; k++)
+        for (int k = 0; k < a.nargs; k++)
             argv[argc++] = a.args[k];
         argv[argc++] = seq;
         argv[argc++] = ev[i].type;
@@ -568,8 +556,8 @@ int store_heartbeat(struct store *st, const char *sid, bool *cancel, bool *close
 
 int store_counts(struct store *st, long *queued, long *running)
 {
-    const char *a1[] = {"LLEN", st->queue};
-    const char *a2[] = {"ZCARD", st->running};
+    const char *a1[] = {"LLEN", st->g.queue};
+    const char *a2[] = {"ZCARD", st->g.running};
     long long q, r;
     if (store_reply_int(st, store_request(st, 2, a1), &q) != STORE_OK ||
         store_reply_int(st, store_request(st, 2, a2), &r) != STORE_OK)

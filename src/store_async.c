@@ -34,7 +34,7 @@ struct async_script {
 struct store_async {
     struct bus *bus;
     const struct config *cfg;
-    char queue[STORE_KEY_MAX], running[STORE_KEY_MAX];
+    struct store_global_keys g;
     struct async_script scripts[STORE_SCRIPT_COUNT];
 };
 
@@ -43,8 +43,7 @@ struct store_async *store_async_new(struct bus *b, const struct config *cfg)
     struct store_async *sa = xcalloc(1, sizeof(*sa));
     sa->bus = b;
     sa->cfg = cfg;
-    store_global_key(cfg, "queue", sa->queue, sizeof(sa->queue));
-    store_global_key(cfg, "running", sa->running, sizeof(sa->running));
+    store_global_keys(cfg, &sa->g);
     for (int i = 0; i < STORE_SCRIPT_COUNT; i++) {
         sa->scripts[i].sa = sa;
         sa->scripts[i].id = (enum store_script)i;
@@ -286,16 +285,15 @@ static void reap_ended(void *arg, redisReply *r)
 static void reap_send(struct reap *rp, const char *sid, const char *phase)
 {
     struct store_async *sa = rp->sa;
-    struct store_session_argv a;
-    store_session_argv(sa->cfg, sid, sa->queue, sa->running, &a);
     char *payload = event_error_json(rp->message, phase, 0, "lost");
-    const char *args[] = {a.args[0],          a.args[1], a.args[2],  a.args[3],
-                          phase ? phase : "", payload,   rp->message};
+    const char *own[] = {phase ? phase : "", payload, rp->message};
+    struct store_session_argv a;
+    store_session_argv(sa->cfg, sid, &sa->g, own, 3, &a);
     struct reap_one *one = xcalloc(1, sizeof(*one));
     one->rp = rp;
     snprintf(one->sid, sizeof(one->sid), "%s", sid);
-    if (async_eval(sa, STORE_SCRIPT_REAP, STORE_SESSION_KEYS, a.keys, 7, args, reap_ended, one) ==
-        0)
+    if (async_eval(sa, STORE_SCRIPT_REAP, STORE_SESSION_KEYS, a.keys, a.nargs, a.args, reap_ended,
+                   one) == 0)
         rp->pending++;
     else
         free(one);
@@ -324,7 +322,7 @@ int store_async_reap(struct store_async *sa, const char *message, size_t max, st
 {
     char n[24];
     snprintf(n, sizeof(n), "%zu", max);
-    const char *keys[] = {sa->running};
+    const char *keys[] = {sa->g.running};
     const char *args[] = {sa->cfg->key_prefix, n};
     struct reap *rp = xcalloc(1, sizeof(*rp));
     rp->sa = sa;

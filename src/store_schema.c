@@ -217,6 +217,14 @@ void store_global_key(const struct config *cfg, const char *what, char *out, siz
     snprintf(out, len, "%s%s", cfg->key_prefix, what);
 }
 
+void store_global_keys(const struct config *cfg, struct store_global_keys *g)
+{
+    store_global_key(cfg, "queue", g->queue, sizeof(g->queue));
+    store_global_key(cfg, "running", g->running, sizeof(g->running));
+    store_global_key(cfg, "chan:queue", g->queue_chan, sizeof(g->queue_chan));
+    store_global_key(cfg, "chan:cancel", g->cancel_chan, sizeof(g->cancel_chan));
+}
+
 void store_session_keys(const struct config *cfg, const char *sid, struct store_session_keys *k)
 {
     store_session_key(cfg, sid, "state", k->state, sizeof(k->state));
@@ -224,20 +232,26 @@ void store_session_keys(const struct config *cfg, const char *sid, struct store_
     store_session_key(cfg, sid, "notify", k->notify, sizeof(k->notify));
 }
 
-void store_session_argv(const struct config *cfg, const char *sid, const char *queue,
-                        const char *running, struct store_session_argv *a)
+void store_session_argv(const struct config *cfg, const char *sid,
+                        const struct store_global_keys *g, const char **own, int nown,
+                        struct store_session_argv *a)
 {
     store_session_keys(cfg, sid, &a->k);
     event_timestamp(a->now);
     snprintf(a->ttl, sizeof(a->ttl), "%d", cfg->session_ttl);
     a->keys[0] = a->k.state;
     a->keys[1] = a->k.events;
-    a->keys[2] = queue;
-    a->keys[3] = running;
+    a->keys[2] = g->queue;
+    a->keys[3] = g->running;
     a->args[0] = sid;
     a->args[1] = a->k.notify;
     a->args[2] = a->now;
     a->args[3] = a->ttl;
+    a->nargs = STORE_SESSION_ARGS;
+    if (nown > STORE_SCRIPT_ARGS)
+        abort(); /* a script's arguments outgrew the vector: fix the constant */
+    for (int i = 0; i < nown; i++)
+        a->args[a->nargs++] = own[i];
 }
 
 void store_entry_parse(uint64_t id, const char *el, size_t n, struct store_entry *out)

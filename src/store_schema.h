@@ -54,6 +54,13 @@ void store_session_key(const struct config *cfg, const char *sid, const char *wh
                        size_t len);
 void store_global_key(const struct config *cfg, const char *what, char *out, size_t len);
 
+/* The names of the keys and channels every session shares. */
+struct store_global_keys {
+    char queue[STORE_KEY_MAX], running[STORE_KEY_MAX];
+    char queue_chan[STORE_KEY_MAX], cancel_chan[STORE_KEY_MAX];
+};
+void store_global_keys(const struct config *cfg, struct store_global_keys *g);
+
 /* The names of one session's keys and channel. */
 struct store_session_keys {
     char state[STORE_KEY_MAX], events[STORE_KEY_MAX], notify[STORE_KEY_MAX];
@@ -93,19 +100,23 @@ enum store_script {
 };
 const char *store_script_text(enum store_script s);
 
-/* The arguments every session script starts with (see above). The strings
- * keys and now must outlive the use of the vector. */
+/* The keys and arguments every session script starts with (see above). */
 #define STORE_SESSION_KEYS 4
 #define STORE_SESSION_ARGS 4
+#define STORE_SCRIPT_ARGS  8 /* a script's own arguments, at most */
 struct store_session_argv {
     struct store_session_keys k;
     char now[32];
     char ttl[16];
     const char *keys[STORE_SESSION_KEYS];
-    const char *args[STORE_SESSION_ARGS];
+    const char *args[STORE_SESSION_ARGS + STORE_SCRIPT_ARGS];
+    int nargs;
 };
-/* queue and running are the global keys; the timestamp is taken now. */
-void store_session_argv(const struct config *cfg, const char *sid, const char *queue,
-                        const char *running, struct store_session_argv *a);
+/* The common ones, then the script's own (nown <= STORE_SCRIPT_ARGS: a
+ * script's argument count is fixed in the code). g, sid and own must
+ * outlive the use of the vector; the timestamp is taken now. */
+void store_session_argv(const struct config *cfg, const char *sid,
+                        const struct store_global_keys *g, const char **own, int nown,
+                        struct store_session_argv *a);
 
 #endif

@@ -20,17 +20,26 @@ static void test_keys_carry_the_prefix_and_the_hash_tag(void **state)
     assert_string_equal(k.state, "ps:{abc}:state");
     assert_string_equal(k.events, "ps:{abc}:events");
     assert_string_equal(k.notify, "ps:{abc}:notify");
-    char g[STORE_KEY_MAX];
-    store_global_key(&cfg, "chan:queue", g, sizeof(g));
-    assert_string_equal(g, "ps:chan:queue");
+    struct store_global_keys g;
+    store_global_keys(&cfg, &g);
+    assert_string_equal(g.queue, "ps:queue");
+    assert_string_equal(g.running, "ps:running");
+    assert_string_equal(g.queue_chan, "ps:chan:queue");
+    assert_string_equal(g.cancel_chan, "ps:chan:cancel");
 
     /* Every script that builds a key from an id finds it the same way. */
     const char *claim = store_script_text(STORE_SCRIPT_CLAIM);
     assert_non_null(strstr(claim, "string.format('%s{%s}:%s', prefix, sid, what)"));
     assert_null(strstr(claim, "'{' .."));
 
+    struct store_global_keys gk;
     struct store_session_argv a;
-    store_session_argv(&cfg, "abc", "ps:queue", "ps:running", &a);
+    store_global_keys(&cfg, &gk);
+    const char *own[] = {"x", "y"};
+    store_session_argv(&cfg, "abc", &gk, own, 2, &a);
+    assert_int_equal(a.nargs, 6);
+    assert_string_equal(a.args[4], "x");
+    assert_string_equal(a.args[5], "y");
     assert_string_equal(a.keys[0], "ps:{abc}:state");
     assert_string_equal(a.keys[3], "ps:running");
     assert_string_equal(a.args[0], "abc");
