@@ -8,7 +8,6 @@
 #include "buf.h"
 #include "config.h"
 #include "events.h"
-#include "log.h"
 
 #include <hiredis/hiredis.h>
 #include <stdarg.h>

@@ -127,15 +127,16 @@ class DeadRunnerTest(unittest.TestCase):
         env = Env()
         try:
             b = env.ps("--heartbeat", "2", runners=0)
-            b_up = time.time()
+            r = env.redis.client()
+            # b's reaper has looked (after two heartbeats of uptime): b is
+            # the only one here to call a script.
+            wait_for(lambda: "cmd=evalsha" in r("CLIENT", "LIST"), timeout=15,
+                     what="b's reaper to look")
             a = env.ps("--heartbeat", "2", runners=1)
             sid = json.loads(request_fcgi(a.socket, "POST", b'{"proofType":"sleepy"}'))["sessionId"]
             wait_for(lambda: processes_with_env("PS_TEST_MARK=mark-" + sid), what="the phase")
-            r = env.redis.client()
             phase = r("HGET", env.key(sid, "state"), "phase")
-            # b's reaper has looked (after two heartbeats of uptime); then
-            # the runner dies and the scripts go: b must load them again.
-            time.sleep(max(0.0, b_up + 6.5 - time.time()))
+            # The runner dies and the scripts go: b must load them again.
             a.proc.kill()
             a.proc.wait()
             self.assertEqual(r("SCRIPT", "FLUSH"), "OK")
