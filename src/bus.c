@@ -49,7 +49,8 @@ struct bus_conn {
     int backoff_ms;
     uint64_t retry_timer;
     bool up;
-    int64_t up_since; /* loop_now() when it connected */
+    int64_t up_since;         /* loop_now() when it connected */
+    unsigned long generation; /* connects so far */
 };
 
 struct bus {
@@ -314,6 +315,7 @@ static void bus_on_connect(const redisAsyncContext *ac, int status)
     }
     c->up = true;
     c->up_since = loop_now();
+    c->generation++;
     c->backoff_ms = BUS_BACKOFF_MIN_MS;
     if (c->subscriber) {
         for (int i = 0; i < BUS_BUCKETS; i++)
@@ -398,4 +400,9 @@ void bus_free(struct bus *b)
 long long bus_uptime(const struct bus *b)
 {
     return b->cmd.up ? loop_now() - b->cmd.up_since : 0;
+}
+
+unsigned long bus_generation(const struct bus *b)
+{
+    return b->cmd.generation;
 }

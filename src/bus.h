@@ -45,4 +45,9 @@ int bus_command(struct bus *b, bus_reply_fn *fn, void *arg, int argc, const char
  * it is down. */
 long long bus_uptime(const struct bus *b);
 
+/* Counts the command connection's connects: a change tells that commands
+ * now go to a new connection (whose per-connection setup, such as loaded
+ * scripts, must be redone). */
+unsigned long bus_generation(const struct bus *b);
+
 #endif

@@ -111,7 +111,7 @@ static void emit_error(struct session *s, const char *message, int code, const c
     char *masked = line_mask(&s->rules, message);
     outbox_push(&s->ob, "error",
                 event_error_json(masked, s->phase ? s->phase->name : NULL, code, code_str), false,
-                "status", "error", "error", masked, END_FIELDS);
+                "error", masked, END_FIELDS);
     free(masked);
     metrics_add(METRIC_FAILED, 1);
 }
@@ -133,8 +133,7 @@ static void emit_complete(struct session *s)
             .start_time = s->claim.start_time,
             .last_update = now,
     };
-    outbox_push(&s->ob, "complete", event_state_json(&ws, NULL, 0), false, "status", "complete",
-                END_FIELDS);
+    outbox_push(&s->ob, "complete", event_state_json(&ws, NULL, 0), false, END_FIELDS);
     metrics_add(METRIC_COMPLETED, 1);
 }
 

@@ -15,11 +15,10 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
-#include "store.h"
+#include "store_async.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <hiredis/hiredis.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +27,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define SSE_CHUNK          256 /* events per LRANGE */
+#define SSE_CHUNK          256 /* events per read */
 #define SSE_CACHE_EVENTS   512
 #define SSE_CACHE_BYTES    (1 << 20)
 #define SSE_FEED_BUCKETS   256
@@ -50,7 +49,7 @@ struct viewer {
     struct feed *feed;
     uint64_t next_id; /* the one id this viewer may be sent next */
     struct buf out;   /* framed bytes the socket has not taken yet */
-    bool fetching;    /* its own LRANGE is in flight */
+    bool fetching;    /* its own read is in flight */
     bool closed;      /* socket gone; struct kept until the fetch returns */
     bool ending;      /* END_REQUEST queued; closed once written */
     bool retry_sent;
@@ -63,12 +62,11 @@ struct viewer {
 
 struct feed {
     char sid[STORE_SID_MAX + 1];
-    char events_key[192];
-    char channel[192];
+    char channel[STORE_KEY_MAX]; /* the session's notify channel */
     struct viewer *viewers;
     size_t nviewers;
     bool ready;       /* subscribed, and known_last read after that */
-    bool len_pending; /* LLEN in flight */
+    bool len_pending; /* a length read in flight */
     bool tail_fetching;
     bool released; /* no viewers left; freed when nothing is in flight */
     uint64_t known_last;
@@ -85,6 +83,7 @@ struct feed {
 struct sse {
     struct loop *loop;
     struct bus *bus;
+    struct store_async *store;
     const struct config *cfg;
     struct feed *feeds[SSE_FEED_BUCKETS];
     struct viewer *all;
@@ -98,27 +97,18 @@ static void feed_fetch_tail(struct feed *f);
 
 /* ---- formatting ---- */
 
-/* One stored element "TYPE\nJSON" as an SSE event block. */
-static char *format_event(uint64_t id, const char *el, size_t n, size_t *len, bool *terminal)
+/* One stored event as an SSE event block. */
+static char *format_event(const struct store_entry *e, size_t *len, bool *terminal)
 {
-    const char *nl = memchr(el, '\n', n);
-    const char *type = "message", *data = el;
-    size_t tlen = 7, dlen = n;
-    if (nl) {
-        type = el;
-        tlen = (size_t)(nl - el);
-        data = nl + 1;
-        dlen = n - tlen - 1;
-    }
-    *terminal = (tlen == 8 && memcmp(type, "complete", 8) == 0) ||
-                (tlen == 5 && memcmp(type, "error", 5) == 0);
+    *terminal = store_entry_terminal(e);
     struct buf b;
     buf_init(&b);
-    buf_appendf(&b, "id: %llu\nevent: %.*s\ndata: ", (unsigned long long)id, (int)tlen, type);
+    buf_appendf(&b, "id: %llu\nevent: %.*s\ndata: ", (unsigned long long)e->id, (int)e->type_len,
+                e->type);
     /* Stored data never holds a line break; should one appear, it must
      * not end the data: line early. */
     size_t start = b.len;
-    buf_append(&b, data, dlen);
+    buf_append(&b, e->data, e->data_len);
     for (size_t i = start; i < b.len; i++)
         if (b.data[i] == '\n' || b.data[i] == '\r')
             b.data[i] = ' ';
@@ -243,7 +233,7 @@ static void viewer_end(struct viewer *v)
     v->ending = true;
 }
 
-static void viewer_fetch_reply(void *arg, redisReply *r)
+static void viewer_fetch_reply(void *arg, const struct store_entry *ev, long n)
 {
     struct viewer *v = arg;
     v->fetching = false;
@@ -252,18 +242,15 @@ static void viewer_fetch_reply(void *arg, redisReply *r)
         return;
     }
     struct feed *f = v->feed;
-    if (!r || r->type != REDIS_REPLY_ARRAY)
+    if (n < 0)
         return; /* Redis trouble: the next resync or notification retries */
     uint64_t start = v->next_id;
-    if (r->elements == 0 && f->known_last >= start)
+    if (n == 0 && f->known_last >= start)
         f->known_last = start - 1; /* the list is shorter than we thought */
-    for (size_t i = 0; i < r->elements && !v->ending; i++) {
-        const redisReply *e = r->element[i];
-        if (e->type != REDIS_REPLY_STRING)
-            break;
+    for (long i = 0; i < n && !v->ending; i++) {
         size_t len;
         bool terminal;
-        char *text = format_event(start + i, e->str, e->len, &len, &terminal);
+        char *text = format_event(&ev[i], &len, &terminal);
         viewer_send(v, text, len, terminal);
         free(text);
     }
@@ -273,21 +260,11 @@ static void viewer_fetch_reply(void *arg, redisReply *r)
         viewer_pump(v);
 }
 
-/* Reads up to SSE_CHUNK events from first_id on (ids are list positions
- * + 1). Returns 0 when the read was sent. */
-static int sse_read(struct sse *s, const char *events_key, uint64_t first_id, bus_reply_fn *fn,
-                    void *arg)
-{
-    char from[24], to[24];
-    snprintf(from, sizeof(from), "%llu", (unsigned long long)(first_id - 1));
-    snprintf(to, sizeof(to), "%llu", (unsigned long long)(first_id - 1 + SSE_CHUNK - 1));
-    const char *argv[] = {"LRANGE", events_key, from, to};
-    return bus_command(s->bus, fn, arg, 4, argv, NULL);
-}
-
 static void viewer_fetch(struct viewer *v)
 {
-    if (sse_read(v->feed->sse, v->feed->events_key, v->next_id, viewer_fetch_reply, v) == 0)
+    struct feed *f = v->feed;
+    if (store_async_events(f->sse->store, f->sid, v->next_id, SSE_CHUNK, viewer_fetch_reply, v) ==
+        0)
         v->fetching = true;
 }
 
@@ -418,7 +395,7 @@ static void feed_pump(struct feed *f)
     }
 }
 
-static void feed_tail_reply(void *arg, redisReply *r)
+static void feed_tail_reply(void *arg, const struct store_entry *ev, long n)
 {
     struct feed *f = arg;
     f->tail_fetching = false;
@@ -426,15 +403,12 @@ static void feed_tail_reply(void *arg, redisReply *r)
         feed_maybe_free(f);
         return;
     }
-    if (!r || r->type != REDIS_REPLY_ARRAY)
+    if (n < 0)
         return;
     uint64_t id = f->cache_first + f->cache_count; /* the window did not move: see viewer_pump */
-    if (r->elements == 0 && f->known_last >= id)
+    if (n == 0 && f->known_last >= id)
         f->known_last = id - 1;
-    for (size_t i = 0; i < r->elements; i++, id++) {
-        const redisReply *e = r->element[i];
-        if (e->type != REDIS_REPLY_STRING)
-            break;
+    for (long i = 0; i < n; i++, id++) {
         /* Make room: drop the oldest cached events. */
         while (f->cache_count > 0 &&
                (f->cache_count == SSE_CACHE_EVENTS || f->cache_bytes > SSE_CACHE_BYTES)) {
@@ -446,7 +420,7 @@ static void feed_tail_reply(void *arg, redisReply *r)
             f->cache_count--;
         }
         struct cached *c = &f->ring[(f->ring_head + f->cache_count) % SSE_CACHE_EVENTS];
-        c->text = format_event(id, e->str, e->len, &c->len, &c->terminal);
+        c->text = format_event(&ev[i], &c->len, &c->terminal);
         f->cache_bytes += c->len;
         f->cache_count++;
     }
@@ -459,11 +433,12 @@ static void feed_fetch_tail(struct feed *f)
 {
     if (f->tail_fetching)
         return;
-    if (sse_read(f->sse, f->events_key, f->cache_first + f->cache_count, feed_tail_reply, f) == 0)
+    if (store_async_events(f->sse->store, f->sid, f->cache_first + f->cache_count, SSE_CHUNK,
+                           feed_tail_reply, f) == 0)
         f->tail_fetching = true;
 }
 
-static void feed_len_reply(void *arg, redisReply *r)
+static void feed_len_reply(void *arg, long long n)
 {
     struct feed *f = arg;
     f->len_pending = false;
@@ -471,9 +446,9 @@ static void feed_len_reply(void *arg, redisReply *r)
         feed_maybe_free(f);
         return;
     }
-    if (!r || r->type != REDIS_REPLY_INTEGER)
+    if (n < 0)
         return;
-    if (r->integer == 0) {
+    if (n == 0) {
         /* The session expired or was deleted under its viewers: end their
          * streams; a reconnect will get 404. */
         struct viewer *v = f->viewers;
@@ -485,8 +460,8 @@ static void feed_len_reply(void *arg, redisReply *r)
         }
         return;
     }
-    if ((uint64_t)r->integer > f->known_last)
-        f->known_last = (uint64_t)r->integer;
+    if ((uint64_t)n > f->known_last)
+        f->known_last = (uint64_t)n;
     f->ready = true;
     feed_pump(f);
 }
@@ -498,8 +473,7 @@ static void feed_resync(struct feed *f)
 {
     if (f->len_pending || f->released)
         return;
-    const char *argv[] = {"LLEN", f->events_key};
-    if (bus_command(f->sse->bus, feed_len_reply, f, 2, argv, NULL) == 0)
+    if (store_async_length(f->sse->store, f->sid, feed_len_reply, f) == 0)
         f->len_pending = true;
 }
 
@@ -511,13 +485,8 @@ static void feed_on_ready(void *arg)
 static void feed_on_message(void *arg, const char *data, size_t len)
 {
     struct feed *f = arg;
-    char num[24];
-    if (len == 0 || len >= sizeof(num))
-        return;
-    memcpy(num, data, len);
-    num[len] = '\0';
-    uint64_t id = strtoull(num, NULL, 10);
-    if (id > f->known_last) {
+    uint64_t id;
+    if (store_notify_parse(data, len, &id) && id > f->known_last) {
         f->known_last = id;
         if (f->ready)
             feed_pump(f);
@@ -531,9 +500,10 @@ static struct feed *feed_get(struct sse *s, const char *sid)
         if (!f->released && strcmp(f->sid, sid) == 0)
             return f;
     struct feed *f = xcalloc(1, sizeof(*f));
+    struct store_session_keys k;
     snprintf(f->sid, sizeof(f->sid), "%s", sid);
-    store_session_key(s->cfg, sid, "events", f->events_key, sizeof(f->events_key));
-    store_session_key(s->cfg, sid, "notify", f->channel, sizeof(f->channel));
+    store_session_keys(s->cfg, sid, &k);
+    memcpy(f->channel, k.notify, sizeof(f->channel));
     f->sse = s;
     f->cache_first = 1;
     f->next = s->feeds[h];
@@ -639,6 +609,7 @@ struct sse *sse_new(struct loop *l, struct bus *b, const struct config *cfg)
     struct sse *s = xcalloc(1, sizeof(*s));
     s->loop = l;
     s->bus = b;
+    s->store = store_async_new(b, cfg);
     s->cfg = cfg;
     s->last_resync = loop_now();
     s->tick_timer = loop_timer(l, SSE_TICK_MS, sse_tick, s);
@@ -680,5 +651,6 @@ void sse_free(struct sse *s)
     for (int i = 0; i < SSE_FEED_BUCKETS; i++)
         while (s->feeds[i])
             feed_free(s->feeds[i]);
+    store_async_free(s->store);
     free(s);
 }

@@ -1,18 +1,13 @@
-/* store.c -- sessions in Redis: see store.h for the key schema.
+/* store.c -- sessions in Redis, the synchronous face: see store.h.
  *
- * The Lua scripts are the heart of the correctness story; each one states
- * the invariant it keeps. They are loaded (SCRIPT LOAD) on every new
- * connection and called with EVALSHA; a NOSCRIPT answer (Redis restarted or
- * SCRIPT FLUSH) reloads them and retries once. Keys are built inside the
- * claim script from the prefix, which ties phasestream to a single Redis or a
- * Sentinel-managed primary rather than a Cluster (the {S} hash tags keep the
- * per-session keys together for the day that changes). */
+ * The scripts are store_schema.c's. They are loaded (SCRIPT LOAD) on every
+ * new connection and called with EVALSHA; a NOSCRIPT answer (Redis
+ * restarted or SCRIPT FLUSH) reloads them and retries once. */
 #include "store.h"
 #include "alloc.h"
 #include "buf.h"
 #include "config.h"
 #include "events.h"
-#include "log.h"
 
 #include <hiredis/hiredis.h>
 #include <stdarg.h>
@@ -21,127 +16,15 @@
 #include <string.h>
 #include <sys/time.h>
 
-/* create: a new queued session with its first event, unless the id exists.
- * Keeps invariant 3 (one run per session): EXISTS and the writes are one
- * atomic step, so concurrent creates of one id make exactly one session. */
-static const char LUA_CREATE[] =
-        "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
-        "if redis.call('LLEN', KEYS[3]) >= tonumber(ARGV[5]) then return -1 end\n"
-        "redis.call('HSET', KEYS[1], 'sessionId', ARGV[1], 'proofType', ARGV[2],\n"
-        "  'status', 'queued', 'phase', 'queued', 'currentStep', ARGV[10], 'progress', '0',\n"
-        "  'results', ARGV[9], 'startTime', ARGV[3], 'lastUpdate', ARGV[3])\n"
-        "local id = redis.call('RPUSH', KEYS[2], 'status\\n' .. ARGV[6])\n"
-        "redis.call('EXPIRE', KEYS[1], ARGV[4])\n"
-        "redis.call('EXPIRE', KEYS[2], ARGV[4])\n"
-        "redis.call('RPUSH', KEYS[3], ARGV[1])\n"
-        "redis.call('PUBLISH', ARGV[7], id)\n"
-        "redis.call('PUBLISH', ARGV[8], ARGV[1])\n"
-        "return 1\n";
-
-/* claim: pop the oldest queued session that is still queued (a cancelled
- * one was removed, an expired one has no state) and mark it running with a
- * heartbeat deadline on Redis' own clock, in one step, so no two runners
- * anywhere can take the same session. */
-static const char LUA_CLAIM[] =
-        "for i = 1, 100 do\n"
-        "  local sid = redis.call('LPOP', KEYS[1])\n"
-        "  if not sid then return false end\n"
-        "  local state = ARGV[1] .. '{' .. sid .. '}:state'\n"
-        "  if redis.call('HGET', state, 'status') == 'queued' then\n"
-        "    local t = redis.call('TIME')\n"
-        "    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-        "    redis.call('HSET', state, 'status', 'running', 'runner', ARGV[2],\n"
-        "      'lastUpdate', ARGV[3], 'wseq', '0')\n"
-        "    redis.call('EXPIRE', state, ARGV[4])\n"
-        "    redis.call('EXPIRE', ARGV[1] .. '{' .. sid .. '}:events', ARGV[4])\n"
-        "    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[5]), sid)\n"
-        "    return {sid, redis.call('HGET', state, 'proofType'),\n"
-        "      redis.call('HGET', state, 'startTime') or ''}\n"
-        "  end\n"
-        "end\n"
-        "return false\n";
-
-/* append: one event, with optional state field updates, then PUBLISH its id.
- * Keeps invariant 1 (durable first: the id is published only after RPUSH)
- * and "exactly one terminal event": nothing is appended once the status is
- * complete or error. seq > 0 makes a runner's retry after a lost reply a
- * no-op instead of a duplicate. Returns the id, 0 for an already-stored
- * retry, -1 for no session, -2 for an ended one. */
-static const char LUA_APPEND[] =
-        "local st = redis.call('HGET', KEYS[1], 'status')\n"
-        "if not st then return -1 end\n"
-        "local seq = tonumber(ARGV[3])\n"
-        "if seq > 0 and seq <= tonumber(redis.call('HGET', KEYS[1], 'wseq') or '0') then\n"
-        "  return 0\n"
-        "end\n"
-        "if st == 'complete' or st == 'error' then return -2 end\n"
-        "local id = redis.call('RPUSH', KEYS[2], ARGV[4] .. '\\n' .. ARGV[5])\n"
-        "redis.call('HSET', KEYS[1], 'lastUpdate', ARGV[6])\n"
-        "if seq > 0 then redis.call('HSET', KEYS[1], 'wseq', ARGV[3]) end\n"
-        "for i = 8, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end\n"
-        "if ARGV[4] == 'complete' or ARGV[4] == 'error' then\n"
-        "  redis.call('HSET', KEYS[1], 'terminal', id)\n"
-        "  redis.call('HDEL', KEYS[1], 'cancel')\n"
-        "  redis.call('ZREM', KEYS[3], ARGV[1])\n"
-        "end\n"
-        "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
-        "redis.call('EXPIRE', KEYS[2], ARGV[2])\n"
-        "redis.call('PUBLISH', ARGV[7], id)\n"
-        "return id\n";
-
-/* cancel: a queued session is taken off the queue and ended here, with its
- * terminal event; a running one is flagged and its runner told on the cancel
- * channel (the flag also reaches it through the heartbeat, should the
- * message be missed). Returns 0 no session, -1 ended, 1 dropped, 2 asked. */
-static const char LUA_CANCEL[] =
-        "local st = redis.call('HGET', KEYS[1], 'status')\n"
-        "if not st then return 0 end\n"
-        "if st == 'complete' or st == 'error' then return -1 end\n"
-        "if st == 'queued' then\n"
-        "  redis.call('LREM', KEYS[3], 0, ARGV[1])\n"
-        "  local id = redis.call('RPUSH', KEYS[2], 'error\\n' .. ARGV[4])\n"
-        "  redis.call('HSET', KEYS[1], 'status', 'error', 'error', ARGV[7], 'terminal', id,\n"
-        "    'lastUpdate', ARGV[2])\n"
-        "  redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
-        "  redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
-        "  redis.call('PUBLISH', ARGV[5], id)\n"
-        "  return 1\n"
-        "end\n"
-        "redis.call('HSET', KEYS[1], 'cancel', '1')\n"
-        "redis.call('PUBLISH', ARGV[6], ARGV[1])\n"
-        "return 2\n";
-
-/* heartbeat: push a running session's deadline forward on Redis' clock and
- * report a pending cancel. Returns -1 when the session is not running any
- * more (someone else ended it), else 1 if cancel was asked, else 0. */
-static const char LUA_HEARTBEAT[] =
-        "if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return -1 end\n"
-        "local t = redis.call('TIME')\n"
-        "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-        "redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), ARGV[1])\n"
-        "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
-        "redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
-        "if redis.call('HGET', KEYS[1], 'cancel') then return 1 end\n"
-        "return 0\n";
-
-enum { S_CREATE, S_CLAIM, S_APPEND, S_CANCEL, S_HEARTBEAT, S_COUNT };
-static const char *const store_scripts[S_COUNT] = {LUA_CREATE, LUA_CLAIM, LUA_APPEND, LUA_CANCEL,
-                                                   LUA_HEARTBEAT};
-
 struct store {
     const struct config *cfg;
     redisContext *ctx;
-    char sha[S_COUNT][41];
+    char sha[STORE_SCRIPT_SYNC_COUNT][41];
     char err[256];
     /* Fixed for the process: the global keys and channels, and the numbers
      * the scripts take as arguments, formatted once. */
-    char queue[96], running[96], queue_chan[96], cancel_chan[96];
+    struct store_global_keys g;
     char ttl[16], heartbeat_ms[24], max_queue[16];
-};
-
-/* The names of one session's keys and channel. */
-struct session_keys {
-    char state[160], events[160], notify[160];
 };
 
 #define STORE_CONNECT_TIMEOUT_MS 1000
@@ -152,10 +35,7 @@ struct store *store_new(const struct config *cfg)
 {
     struct store *st = xcalloc(1, sizeof(*st));
     st->cfg = cfg;
-    store_global_key(cfg, "queue", st->queue, sizeof(st->queue));
-    store_global_key(cfg, "running", st->running, sizeof(st->running));
-    store_global_key(cfg, "chan:queue", st->queue_chan, sizeof(st->queue_chan));
-    store_global_key(cfg, "chan:cancel", st->cancel_chan, sizeof(st->cancel_chan));
+    store_global_keys(cfg, &st->g);
     snprintf(st->ttl, sizeof(st->ttl), "%d", cfg->session_ttl);
     snprintf(st->heartbeat_ms, sizeof(st->heartbeat_ms), "%d", cfg->heartbeat * 1000);
     snprintf(st->max_queue, sizeof(st->max_queue), "%d", cfg->max_queue);
@@ -204,8 +84,8 @@ static redisReply *store_call(struct store *st, int argc, const char **argv, con
 
 static int store_load_scripts(struct store *st)
 {
-    for (int i = 0; i < S_COUNT; i++) {
-        const char *argv[] = {"SCRIPT", "LOAD", store_scripts[i]};
+    for (int i = 0; i < STORE_SCRIPT_SYNC_COUNT; i++) {
+        const char *argv[] = {"SCRIPT", "LOAD", store_script_text((enum store_script)i)};
         redisReply *r = store_call(st, 3, argv, NULL);
         if (!r)
             return STORE_DOWN;
@@ -302,24 +182,6 @@ static redisReply *store_request(struct store *st, int argc, const char **argv)
     return NULL;
 }
 
-void store_session_key(const struct config *cfg, const char *sid, const char *what, char *out,
-                       size_t len)
-{
-    snprintf(out, len, "%s{%s}:%s", cfg->key_prefix, sid, what);
-}
-
-void store_global_key(const struct config *cfg, const char *what, char *out, size_t len)
-{
-    snprintf(out, len, "%s%s", cfg->key_prefix, what);
-}
-
-static void session_keys(const struct store *st, const char *sid, struct session_keys *k)
-{
-    store_session_key(st->cfg, sid, "state", k->state, sizeof(k->state));
-    store_session_key(st->cfg, sid, "events", k->events, sizeof(k->events));
-    store_session_key(st->cfg, sid, "notify", k->notify, sizeof(k->notify));
-}
-
 static bool is_noscript(const redisReply *r)
 {
     return r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
@@ -329,8 +191,8 @@ static bool is_noscript(const redisReply *r)
  * NOSCRIPT. repeatable: the script may run twice if a reply is lost (see
  * store_request); claim is not. Returns the reply (maybe an error reply) or
  * NULL when down. */
-static redisReply *store_eval(struct store *st, int script, bool repeatable, int nkeys,
-                              const char **keys, int nargs, const char **args)
+static redisReply *store_eval(struct store *st, enum store_script script, bool repeatable,
+                              int nkeys, const char **keys, int nargs, const char **args)
 {
     const char *argv[32];
     char nk[8];
@@ -359,6 +221,16 @@ static redisReply *store_eval(struct store *st, int script, bool repeatable, int
     return NULL;
 }
 
+/* A session script (repeatable): the keys and arguments every one starts
+ * with (store_schema.h), then its own. */
+static redisReply *store_eval_session(struct store *st, enum store_script script, const char *sid,
+                                      int nargs, const char **args)
+{
+    struct store_session_argv a;
+    store_session_argv(st->cfg, sid, &st->g, args, nargs, &a);
+    return store_eval(st, script, true, STORE_SESSION_KEYS, a.keys, a.nargs, a.args);
+}
+
 /* An error reply from a script is a bug or a Redis refusal (out of memory,
  * read-only replica): report it as Redis being unavailable. */
 static int store_reply_int(struct store *st, redisReply *r, long long *out)
@@ -379,16 +251,10 @@ static int store_reply_int(struct store *st, redisReply *r, long long *out)
 enum store_create store_create(struct store *st, const char *sid, const char *proof_type,
                                const char *results, const char *step)
 {
-    struct session_keys k;
-    char now[32];
-    session_keys(st, sid, &k);
-    event_timestamp(now);
     char *status = event_status_json("queued", 0, step, false);
-    const char *keys[] = {k.state, k.events, st->queue};
-    const char *args[] = {sid,      proof_type,     now,     st->ttl, st->max_queue, status,
-                          k.notify, st->queue_chan, results, step};
+    const char *args[] = {proof_type, st->max_queue, status, st->g.queue_chan, results, step};
     long long v;
-    int rc = store_reply_int(st, store_eval(st, S_CREATE, true, 3, keys, 10, args), &v);
+    int rc = store_reply_int(st, store_eval_session(st, STORE_SCRIPT_CREATE, sid, 6, args), &v);
     free(status);
     if (rc != STORE_OK)
         return STORE_CREATE_DOWN;
@@ -397,8 +263,8 @@ enum store_create store_create(struct store *st, const char *sid, const char *pr
 
 int store_head(struct store *st, const char *sid, struct store_head *out)
 {
-    struct session_keys k;
-    session_keys(st, sid, &k);
+    struct store_session_keys k;
+    store_session_keys(st->cfg, sid, &k);
     const char *argv[] = {"HMGET", k.state, "status", "terminal"};
     redisReply *r = store_request(st, 4, argv);
     if (!r)
@@ -468,8 +334,8 @@ static int store_transaction(struct store *st, int n, const int *argcs, const ch
 
 int store_state_json(struct store *st, const char *sid, bool with_logs, char **json)
 {
-    struct session_keys k;
-    session_keys(st, sid, &k);
+    struct store_session_keys k;
+    store_session_keys(st->cfg, sid, &k);
     *json = NULL;
 
     /* The hash, the log (or its length) and the queue position, as one
@@ -479,7 +345,7 @@ int store_state_json(struct store *st, const char *sid, bool with_logs, char **j
     const char *a1[] = {"HGETALL", k.state};
     const char *a2[] = {"LRANGE", k.events, "0", "-1"};
     const char *a2n[] = {"LLEN", k.events};
-    const char *a3[] = {"LPOS", st->queue, sid};
+    const char *a3[] = {"LPOS", st->g.queue, sid};
     const char **const argvs[] = {a1, with_logs ? a2 : a2n, a3};
     const int argcs[] = {2, with_logs ? 4 : 2, 3};
     redisReply *exec;
@@ -515,11 +381,15 @@ int store_state_json(struct store *st, const char *sid, bool with_logs, char **j
             bool first = true;
             for (size_t i = 0; ev->type == REDIS_REPLY_ARRAY && i < ev->elements; i++) {
                 const redisReply *e = ev->element[i];
-                if (e->type != REDIS_REPLY_STRING || e->len < 4 || memcmp(e->str, "log\n", 4) != 0)
+                struct store_entry en;
+                if (e->type != REDIS_REPLY_STRING)
+                    continue;
+                store_entry_parse(i + 1, e->str, e->len, &en);
+                if (en.type_len != 3 || memcmp(en.type, "log", 3) != 0)
                     continue;
                 if (!first)
                     buf_append(&logs, ",", 1);
-                buf_append(&logs, e->str + 4, e->len - 4);
+                buf_append(&logs, en.data, en.data_len);
                 first = false;
             }
             buf_append(&logs, "]", 1);
@@ -533,16 +403,11 @@ int store_state_json(struct store *st, const char *sid, bool with_logs, char **j
 
 enum store_cancel store_cancel(struct store *st, const char *sid)
 {
-    struct session_keys k;
-    char now[32];
-    session_keys(st, sid, &k);
-    event_timestamp(now);
     const char *msg = "Cancelled while queued";
     char *payload = event_error_json(msg, "queued", 0, "cancelled");
-    const char *keys[] = {k.state, k.events, st->queue, st->running};
-    const char *args[] = {sid, now, st->ttl, payload, k.notify, st->cancel_chan, msg};
+    const char *args[] = {payload, msg, st->g.cancel_chan};
     long long v;
-    int rc = store_reply_int(st, store_eval(st, S_CANCEL, true, 4, keys, 7, args), &v);
+    int rc = store_reply_int(st, store_eval_session(st, STORE_SCRIPT_CANCEL, sid, 3, args), &v);
     free(payload);
     if (rc != STORE_OK)
         return STORE_CANCEL_DOWN;
@@ -562,9 +427,9 @@ int store_claim(struct store *st, const char *instance, struct store_claim *out)
 {
     char now[32];
     event_timestamp(now);
-    const char *keys[] = {st->queue, st->running};
+    const char *keys[] = {st->g.queue, st->g.running};
     const char *args[] = {st->cfg->key_prefix, instance, now, st->ttl, st->heartbeat_ms};
-    redisReply *r = store_eval(st, S_CLAIM, false, 2, keys, 5, args);
+    redisReply *r = store_eval(st, STORE_SCRIPT_CLAIM, false, 2, keys, 5, args);
     if (!r)
         return STORE_DOWN;
     int rc = 0;
@@ -594,10 +459,10 @@ enum append_stop { APPEND_ALL, APPEND_DOWN, APPEND_NOSCRIPT, APPEND_CLOSED, APPE
 static size_t store_append_batch(struct store *st, const char *sid, const struct store_event *ev,
                                  size_t n, enum append_stop *stop)
 {
-    struct session_keys k;
-    char now[32];
-    session_keys(st, sid, &k);
-    event_timestamp(now);
+    struct store_session_argv a;
+    char nkeys[8];
+    store_session_argv(st->cfg, sid, &st->g, NULL, 0, &a);
+    snprintf(nkeys, sizeof(nkeys), "%d", STORE_SESSION_KEYS);
 
     for (size_t i = 0; i < n; i++) {
         const char *argv[40];
@@ -605,18 +470,15 @@ static size_t store_append_batch(struct store *st, const char *sid, const struct
         int argc = 0;
         snprintf(seq, sizeof(seq), "%llu", (unsigned long long)ev[i].seq);
         argv[argc++] = "EVALSHA";
-        argv[argc++] = st->sha[S_APPEND];
-        argv[argc++] = "3";
-        argv[argc++] = k.state;
-        argv[argc++] = k.events;
-        argv[argc++] = st->running;
-        argv[argc++] = sid;
-        argv[argc++] = st->ttl;
+        argv[argc++] = st->sha[STORE_SCRIPT_APPEND];
+        argv[argc++] = nkeys;
+        for (int k = 0; k < STORE_SESSION_KEYS; k++)
+            argv[argc++] = a.keys[k];
+        for (int k = 0; k < a.nargs; k++)
+            argv[argc++] = a.args[k];
         argv[argc++] = seq;
         argv[argc++] = ev[i].type;
         argv[argc++] = ev[i].payload;
-        argv[argc++] = now;
-        argv[argc++] = k.notify;
         for (size_t f = 0; f + 1 < ev[i].nfields && argc + 2 <= 40; f += 2) {
             argv[argc++] = ev[i].fields[f];
             argv[argc++] = ev[i].fields[f + 1];
@@ -681,12 +543,10 @@ int store_append(struct store *st, const char *sid, const struct store_event *ev
 
 int store_heartbeat(struct store *st, const char *sid, bool *cancel, bool *closed)
 {
-    struct session_keys k;
-    session_keys(st, sid, &k);
-    const char *keys[] = {k.state, k.events, st->running};
-    const char *args[] = {sid, st->heartbeat_ms, st->ttl};
+    const char *args[] = {st->heartbeat_ms};
     long long v;
-    if (store_reply_int(st, store_eval(st, S_HEARTBEAT, true, 3, keys, 3, args), &v) != STORE_OK)
+    if (store_reply_int(st, store_eval_session(st, STORE_SCRIPT_HEARTBEAT, sid, 1, args), &v) !=
+        STORE_OK)
         return STORE_DOWN;
     *closed = v < 0;
     *cancel = v == 1;
@@ -695,8 +555,8 @@ int store_heartbeat(struct store *st, const char *sid, bool *cancel, bool *close
 
 int store_counts(struct store *st, long *queued, long *running)
 {
-    const char *a1[] = {"LLEN", st->queue};
-    const char *a2[] = {"ZCARD", st->running};
+    const char *a1[] = {"LLEN", st->g.queue};
+    const char *a2[] = {"ZCARD", st->g.running};
     long long q, r;
     if (store_reply_int(st, store_request(st, 2, a1), &q) != STORE_OK ||
         store_reply_int(st, store_request(st, 2, a2), &r) != STORE_OK)

@@ -1,22 +1,8 @@
-/* store.h -- sessions in Redis: the key schema and every read and write.
+/* store.h -- sessions in Redis, the synchronous face: every read and write
+ * of the request threads and the runners.
  *
- * Keys, for key prefix P and session id S (the {S} hash tag keeps a
- * session's keys in one cluster slot):
- *
- *   P{S}:state    hash   sessionId proofType status phase currentStep
- *                        progress results error startTime lastUpdate
- *                        terminal (id of the terminal event) runner wseq
- *                        cancel
- *   P{S}:events   list   one element per event, "TYPE\nJSON"; the event id
- *                        is the element's position + 1, so RPUSH hands out
- *                        strictly increasing ids atomically
- *   P{S}:notify   channel  PUBLISHed the new event id after every append
- *   Pqueue        list   ids of queued sessions, oldest first
- *   Prunning      zset   running sessions scored by heartbeat deadline (ms,
- *                        Redis clock)
- *   Pchan:queue   channel  a session was queued (wakes idle runners)
- *   Pchan:cancel  channel  a running session was asked to stop
- *
+ * The schema (key names, the stored event format, the scripts) is
+ * store_schema.h; the event loop's face over the bus is store_async.h.
  * Every change that must be atomic is one Lua script (create, claim, append,
  * cancel, heartbeat), so two requests, processes or hosts cannot both create,
  * claim or end a session, and nothing is appended after a terminal event.
@@ -29,6 +15,8 @@
 #ifndef PHASESTREAM_STORE_H
 #define PHASESTREAM_STORE_H
 
+#include "store_schema.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,16 +27,9 @@ struct store;
 #define STORE_OK   0
 #define STORE_DOWN (-1)
 
-#define STORE_SID_MAX 64
-
 struct store *store_new(const struct config *cfg);
 void store_free(struct store *st);
 const char *store_error(const struct store *st);
-
-/* Key and channel names. */
-void store_session_key(const struct config *cfg, const char *sid, const char *what, char *out,
-                       size_t len);
-void store_global_key(const struct config *cfg, const char *what, char *out, size_t len);
 
 enum store_create {
     STORE_CREATED,
@@ -96,7 +77,8 @@ struct store_event {
     const char **fields; /* state hash updates: name, value, name, value... */
     size_t nfields;      /* count of names + values */
 };
-/* Appends events in order in one round trip. Returns how many are stored
+/* Appends events in order in one round trip; a complete or error event
+ * ends the session (store_schema.h: session_end). Returns how many are stored
  * (retried ones already stored count), or STORE_DOWN. *closed is set when
  * the session no longer takes events (expired, or already ended). */
 int store_append(struct store *st, const char *sid, const struct store_event *ev, size_t n,

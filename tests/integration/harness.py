@@ -33,6 +33,24 @@ def free_port():
     return port
 
 
+def session_key(prefix, sid, what):
+    """A session's key or channel (what: state, events, notify), named as the
+    server names it (src/store_schema.h)."""
+    return "%s{%s}:%s" % (prefix, sid, what)
+
+
+def global_key(prefix, what):
+    """A key or channel shared by every session (queue, running,
+    chan:queue, chan:cancel)."""
+    return prefix + what
+
+
+def parse_element(el):
+    """A stored event element "TYPE\nJSON" as (type, data text)."""
+    t, _, d = el.partition("\n")
+    return t, d
+
+
 def wait_for(pred, timeout=10.0, interval=0.02, what="condition"):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -297,7 +315,7 @@ class Stack:
         return rc
 
     def key(self, sid, what):
-        return "%s{%s}:%s" % (self.prefix, sid, what)
+        return session_key(self.prefix, sid, what)
 
 
 # ----------------------------------------------------------------- HTTP --
@@ -566,7 +584,7 @@ def stored_events(r, stack, sid):
     """The session's event list as stored: [(id, type, data)]."""
     out = []
     for i, el in enumerate(r("LRANGE", stack.key(sid, "events"), 0, -1)):
-        t, _, d = el.partition("\n")
+        t, d = parse_element(el)
         out.append((i + 1, t, d))
     return out
 

@@ -4,7 +4,7 @@ import json
 import time
 import unittest
 
-from harness import Stack, Redis, request, create, follow, stored_events, wait_for
+from harness import Stack, Redis, request, create, follow, stored_events, wait_for, global_key
 
 
 class ApiTest(unittest.TestCase):
@@ -225,7 +225,7 @@ class ApiOptionsTest(unittest.TestCase):
             r = request(s.port, "POST", "/api/workflow", {"proofType": "ok"})
             self.assertEqual(r.status, 429)
             self.assertIn("queue", r.json()["error"])
-            self.assertEqual(s.r("LLEN", s.prefix + "queue"), 2)
+            self.assertEqual(s.r("LLEN", global_key(s.prefix, "queue")), 2)
         finally:
             self.assertEqual(s.close(), 0)
 

@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import (Redis, Phasestream, fcgi, BIN, PIPELINES, ROOT, wait_for)
+from harness import (Redis, Phasestream, fcgi, BIN, PIPELINES, ROOT, session_key, wait_for)
 
 PIPE = os.path.join(PIPELINES, "basic.json")
 
@@ -161,7 +161,7 @@ class SettingsTest(unittest.TestCase):
         try:
             wait_for(lambda: os.path.exists(sock), what="the socket")
             sid, keys = self.session_keys(sock)
-            self.assertIn("envp:{%s}:state" % sid, keys)
+            self.assertIn(session_key("envp:", sid, "state"), keys)
         finally:
             self.stop(p)
 
@@ -175,8 +175,8 @@ class SettingsTest(unittest.TestCase):
         try:
             wait_for(lambda: os.path.exists(sock), what="the socket")
             sid, keys = self.session_keys(sock)
-            self.assertIn("filep:{%s}:state" % sid, keys)
-            self.assertLessEqual(self.r("TTL", "filep:{%s}:state" % sid), 120)
+            self.assertIn(session_key("filep:", sid, "state"), keys)
+            self.assertLessEqual(self.r("TTL", session_key("filep:", sid, "state")), 120)
         finally:
             self.stop(p)
         p, _ = self.start(["--config", conf, "--key-prefix", "flagp:"],
@@ -184,14 +184,14 @@ class SettingsTest(unittest.TestCase):
         try:
             wait_for(lambda: os.path.exists(sock), what="the socket")
             sid, keys = self.session_keys(sock)
-            self.assertIn("flagp:{%s}:state" % sid, keys)
+            self.assertIn(session_key("flagp:", sid, "state"), keys)
         finally:
             self.stop(p)
         p, _ = self.start(["--config", conf], env={"PHASESTREAM_KEY_PREFIX": "envp2:"})
         try:
             wait_for(lambda: os.path.exists(sock), what="the socket")
             sid, keys = self.session_keys(sock)
-            self.assertIn("envp2:{%s}:state" % sid, keys)
+            self.assertIn(session_key("envp2:", sid, "state"), keys)
         finally:
             self.stop(p)
 
@@ -226,7 +226,7 @@ class SettingsTest(unittest.TestCase):
         try:
             wait_for(lambda: os.path.exists(sock), what="the socket")
             sid, keys = self.session_keys(sock)
-            self.assertIn("unixp:{%s}:state" % sid, keys)
+            self.assertIn(session_key("unixp:", sid, "state"), keys)
         finally:
             self.stop(p)
 
@@ -245,7 +245,7 @@ class SettingsTest(unittest.TestCase):
                 self.assertEqual(status, 201, body)
                 sid = json.loads(body)["sessionId"]
                 authed("SELECT", 3)
-                self.assertEqual(authed("EXISTS", "pwp:{%s}:state" % sid), 1)
+                self.assertEqual(authed("EXISTS", session_key("pwp:", sid, "state")), 1)
             finally:
                 self.stop(p)
             authed("CONFIG", "SET", "requirepass", "")

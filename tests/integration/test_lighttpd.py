@@ -12,7 +12,7 @@ import tempfile
 import unittest
 
 from harness import (BIN, PIPELINES, Phasestream, Redis, create, follow, line_latencies,
-                     processes_with_env, request, stored_events, stream, wait_for)
+                     processes_with_env, request, session_key, stored_events, stream, wait_for)
 from lighttpd import Lighttpd
 
 PIPE = os.path.join(PIPELINES, "basic.json")
@@ -70,7 +70,7 @@ class Stack:
         return self.lighttpd.port
 
     def key(self, sid, what):
-        return "%s{%s}:%s" % (self.prefix, sid, what)
+        return session_key(self.prefix, sid, what)
 
     def close(self):
         try:

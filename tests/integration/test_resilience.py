@@ -3,6 +3,7 @@ restarted mid-run, gone for good; SIGTERM; several instances behind one
 nginx; slow and vanished viewers."""
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -14,7 +15,8 @@ import unittest
 
 from harness import (Redis, Phasestream, Nginx, Stack, FastCGI, request, create, follow,
                      follow_resuming, stream, stored_events, wait_for, processes_with_env,
-                     zombies_of, proc_stat, PIPELINES, RELEASE_BIN, follow_in_pieces, rss_kib)
+                     zombies_of, proc_stat, PIPELINES, RELEASE_BIN, follow_in_pieces, rss_kib,
+                     session_key, global_key, parse_element)
 
 PIPE = os.path.join(PIPELINES, "resilience.json")
 
@@ -39,11 +41,13 @@ class Env:
         self.procs = []
         self.nginxes = []
 
+    PREFIX = "res:"  # the key prefix the tests' instances share
+
     def key(self, sid, what):
         """A session's key under the prefix the tests' instances share."""
-        return "res:{%s}:%s" % (sid, what)
+        return session_key(self.PREFIX, sid, what)
 
-    def ps(self, *args, runners=2, prefix="res:", env=None, binary=None):
+    def ps(self, *args, runners=2, prefix=PREFIX, env=None, binary=None):
         p = Phasestream(self.tmp, self.redis.url, PIPE, args=list(args), runners=runners,
                         prefix=prefix, env=env, binary=binary)
         self.procs.append(p)
@@ -111,11 +115,56 @@ class DeadRunnerTest(unittest.TestCase):
                      what="the session to be ended")
             last = r("LINDEX", env.key(sid, "events"), -1)
             self.assertTrue(last.startswith("error\n"))
-            self.assertEqual(json.loads(last.split("\n", 1)[1])["code"], "lost")
-            self.assertEqual(r("ZSCORE", "res:running", sid), None)
+            self.assertEqual(json.loads(parse_element(last)[1])["code"], "lost")
+            self.assertEqual(r("ZSCORE", global_key(env.PREFIX, "running"), sid), None)
             self.assertEqual(processes_with_env("PS_TEST_MARK=mark-" + sid), [])
             r.close()
             del a2
+        finally:
+            env.close()
+
+    def test_a_lost_session_is_ended_by_scripts_called_by_sha_even_after_a_flush(self):
+        env = Env()
+        try:
+            b = env.ps("--heartbeat", "2", runners=0)
+            r = env.redis.client()
+            # b's reaper has looked (after two heartbeats of uptime): b is
+            # the only one here to call a script.
+            wait_for(lambda: "cmd=evalsha" in r("CLIENT", "LIST"), timeout=15,
+                     what="b's reaper to look")
+            a = env.ps("--heartbeat", "2", runners=1)
+            sid = json.loads(request_fcgi(a.socket, "POST", b'{"proofType":"sleepy"}'))["sessionId"]
+            wait_for(lambda: processes_with_env("PS_TEST_MARK=mark-" + sid), what="the phase")
+            phase = r("HGET", env.key(sid, "state"), "phase")
+            # The runner dies and the scripts go: b must load them again.
+            a.proc.kill()
+            a.proc.wait()
+            self.assertEqual(r("SCRIPT", "FLUSH"), "OK")
+            wait_for(lambda: r("HGET", env.key(sid, "state"), "status") == "error", timeout=15,
+                     what="the session to be ended")
+            events = r("LRANGE", env.key(sid, "events"), 0, -1)
+            kind, data = parse_element(events[-1])
+            self.assertEqual(kind, "error")
+            msg = ("The runner of this session stopped (no heartbeat for 2 s); the workflow did "
+                   "not finish.")
+            # Built like every other error event (events.h): same members, same order.
+            self.assertRegex(data, r'^\{"error":"%s","phase":"%s","code":"lost","timestamp":"'
+                             r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"\}$'
+                             % (re.escape(msg), re.escape(phase)))
+            st = r("HGETALL", env.key(sid, "state"))
+            st = dict(zip(st[::2], st[1::2]))
+            self.assertEqual((st["status"], st["error"], st["terminal"]),
+                             ("error", msg, str(len(events))))
+            self.assertNotIn("cancel", st)
+            self.assertEqual(r("ZSCORE", global_key(env.PREFIX, "running"), sid), None)
+            self.assertIn("session %s: its runner stopped sending heartbeats; ended as lost" % sid,
+                          b.read_log())
+            # Nothing sends a script whole: every call is by SHA.
+            stats = r("INFO", "commandstats")
+            self.assertNotIn("cmdstat_eval:", stats)
+            self.assertIn("cmdstat_evalsha:", stats)
+            self.assertIn("errorstat_NOSCRIPT:", r("INFO", "errorstats"))
+            r.close()
         finally:
             env.close()
 
@@ -213,7 +262,7 @@ class RedisOutageTest(unittest.TestCase):
             r = env.redis.client()
             wait_for(lambda: r("HGET", env.key(sid, "state"), "status") == "error", timeout=10,
                      what="the terminal event")
-            last = json.loads(r("LINDEX", env.key(sid, "events"), -1).split("\n", 1)[1])
+            last = json.loads(parse_element(r("LINDEX", env.key(sid, "events"), -1))[1])
             self.assertEqual(last["code"], "redis")
             r.close()
         finally:
@@ -258,7 +307,7 @@ class ShutdownTest(unittest.TestCase):
             st = dict(zip(st[::2], st[1::2]))
             self.assertEqual(st["status"], "error")
             self.assertIn("shut down", st["error"])
-            self.assertEqual(r("ZSCORE", "res:running", sid), None)
+            self.assertEqual(r("ZSCORE", global_key(env.PREFIX, "running"), sid), None)
             r.close()
             self.assertEqual(processes_with_env("PS_TEST_MARK=mark-" + sid), [])
         finally:

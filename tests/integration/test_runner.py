@@ -9,7 +9,7 @@ import time
 import unittest
 
 from harness import (Stack, Redis, request, create, follow, stream, stored_events, wait_for,
-                     processes_with_env, zombies_of, line_latencies, PIPELINES)
+                     processes_with_env, zombies_of, line_latencies, PIPELINES, global_key)
 
 SECRET = "s3cr3t-VALUE-42"
 PRIVATE_KEY = "0x" + "ab" * 32
@@ -196,7 +196,7 @@ class RunnerTest(unittest.TestCase):
         self.assertNoProcessesLeft(sid)
         self.assertEqual(request(self.s.port, "DELETE", "/api/workflow?sessionId=" + sid).status,
                          409)
-        self.assertEqual(self.s.r("ZSCORE", self.s.prefix + "running", sid), None)
+        self.assertEqual(self.s.r("ZSCORE", global_key(self.s.prefix, "running"), sid), None)
 
     def test_output_is_cleaned_cut_and_kept_whole(self):
         sid = create(self.s.port, "garbage")
@@ -250,8 +250,7 @@ class RunnerTest(unittest.TestCase):
         sid = create(self.s.port, "ok")
         follow(self.s.port, sid)
         keys = sorted(self.s.r("KEYS", "*%s*" % sid))
-        self.assertEqual(keys, [self.s.prefix + "{%s}:events" % sid,
-                                self.s.prefix + "{%s}:state" % sid])
+        self.assertEqual(keys, [self.s.key(sid, "events"), self.s.key(sid, "state")])
         for k in keys:
             self.assertGreater(self.s.r("TTL", k), 3590)
             self.assertLessEqual(self.s.r("TTL", k), 3600)
