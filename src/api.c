@@ -1,4 +1,4 @@
-/* api.c -- the endpoints of API.md: see api.h.
+/* api.c -- the endpoints of docs/api.md: see api.h.
  *
  * Every error answer is JSON {"error": "..."} with the contract's status
  * code. Redis being unreachable is a 503 with Retry-After, never a 500. */
@@ -100,8 +100,10 @@ void api_free(struct api *api)
     free(api->pipeline_json);
 }
 
-/* 128 random bits from the kernel, base64url without padding: 22
- * characters, which also satisfy the client-chosen id pattern. */
+/* 131 random bits from the kernel, base64url without padding: 22
+ * characters, which also satisfy the client-chosen id pattern. The first
+ * is a letter (5 bits), so that an id in a phase's argv never reads as an
+ * option. */
 static int new_session_id(char out[STORE_SID_MAX + 1])
 {
     static const char alphabet[] =
@@ -120,7 +122,7 @@ static int new_session_id(char out[STORE_SID_MAX + 1])
     for (int i = 0; i < 22; i++) {
         int bit = i * 6;
         unsigned v = ((unsigned)raw[bit / 8] << 8 | raw[bit / 8 + 1]) >> (10 - bit % 8);
-        out[i] = alphabet[v & 63];
+        out[i] = alphabet[i == 0 ? v & 31 : v & 63];
     }
     out[22] = '\0';
     return 0;

@@ -1,4 +1,4 @@
-/* api.h -- the endpoints of API.md.
+/* api.h -- the endpoints of docs/api.md.
  *
  * One function per endpoint, each reading a validated struct request
  * (request.h) and answering with the status codes the contract lists. The

@@ -14,6 +14,7 @@
 #include "bus.h"
 #include "alloc.h"
 #include "config.h"
+#include "hash.h"
 #include "log.h"
 #include "loop.h"
 
@@ -126,10 +127,7 @@ static void adapter_cleanup(void *p)
 
 static unsigned bus_hash(const char *s)
 {
-    unsigned h = 5381;
-    while (*s)
-        h = h * 33 + (unsigned char)*s++;
-    return h % BUS_BUCKETS;
+    return hash_string(s) % BUS_BUCKETS;
 }
 
 static struct bus_sub *bus_find(struct bus *b, const char *channel)

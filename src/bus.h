@@ -3,7 +3,7 @@
  * Two hiredis async connections per process, driven by the event loop: one
  * in subscribe mode for the live notifications (a session's new event ids,
  * the queue and cancel channels), one for commands (the viewers' log reads).
- * Their number does not depend on the number of viewers (invariant 4). Both
+ * Their number does not depend on the number of viewers (docs/design.md, invariant 4). Both
  * reconnect by themselves with backoff; subscriptions are renewed after a
  * reconnect and their ready callback runs again, so a subscriber can re-read
  * what it may have missed.

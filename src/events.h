@@ -1,4 +1,4 @@
-/* events.h -- the JSON payloads of the events in API.md.
+/* events.h -- the JSON payloads of the events in docs/api.md.
  *
  * Every event a session stores is built here, so the field names the front
  * end relies on (message, timestamp, phase, stream, progress, step, error,
@@ -26,7 +26,7 @@ char *event_status_json(const char *phase, int progress, const char *step, bool 
  * code_str is NULL. */
 char *event_error_json(const char *message, const char *phase, int code, const char *code_str);
 
-/* The WorkflowState of API.md. results is the session's results object as
+/* The WorkflowState of docs/api.md. results is the session's results object as
  * JSON text; its members (generatedProofs, verificationResults, ...) become
  * top-level members. logs, when not NULL, is the JSON array text of the log
  * entries and is spliced in as is (the stored entries are already JSON, and

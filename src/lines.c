@@ -225,6 +225,17 @@ static void mask_dangling(const struct line_rules *r, struct buf *b)
     }
 }
 
+size_t line_utf8_prefix(const char *s, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    size_t cut = max;
+    /* Back up over continuation bytes to the start of the cut character. */
+    while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+        cut--;
+    return cut;
+}
+
 char *line_sanitize(const struct line_rules *rules, const char *raw, size_t n, enum line_end end,
                     size_t *outlen)
 {
@@ -238,11 +249,7 @@ char *line_sanitize(const struct line_rules *rules, const char *raw, size_t n, e
     mask_all(rules, &b);
     bool truncated = end == LINE_CUT;
     if (buf_used(&b) > rules->limit) {
-        size_t cut = rules->limit;
-        /* Back up to a character boundary. */
-        while (cut > 0 && ((unsigned char)buf_head(&b)[cut] & 0xc0) == 0x80)
-            cut--;
-        b.len = b.off + cut;
+        b.len = b.off + line_utf8_prefix(buf_head(&b), buf_used(&b), rules->limit);
         truncated = true;
     }
     if (truncated || end == LINE_PARTIAL)

@@ -63,6 +63,10 @@ void linebuf_finish(struct linebuf *lb, line_fn *fn, void *ctx);
 char *line_sanitize(const struct line_rules *rules, const char *raw, size_t n, enum line_end end,
                     size_t *outlen);
 
+/* The length of the longest prefix of s[0..len) that is at most max bytes
+ * and does not end inside a UTF-8 character. */
+size_t line_utf8_prefix(const char *s, size_t len, size_t max);
+
 /* Step 3 alone on a NUL-terminated string (used for the server's own
  * messages that may quote configuration). Returns a new string. */
 char *line_mask(const struct line_rules *rules, const char *s);

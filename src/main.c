@@ -28,6 +28,7 @@
 #include "runner.h"
 #include "sse.h"
 #include "store.h"
+#include "store_schema.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -179,12 +180,11 @@ static void main_start_loop_side(struct server *s)
 {
     struct config *cfg = &s->cfg;
     s->bus = bus_new(s->loop, cfg);
-    char chan[160];
+    struct store_global_keys g;
+    store_global_keys(cfg, &g);
     /* The queue channel is subscribed first and for good: see bus.c. */
-    store_global_key(cfg, "chan:queue", chan, sizeof(chan));
-    bus_subscribe(s->bus, chan, on_queue, NULL, s->runners);
-    store_global_key(cfg, "chan:cancel", chan, sizeof(chan));
-    bus_subscribe(s->bus, chan, on_cancel, NULL, s->runners);
+    bus_subscribe(s->bus, g.queue_chan, on_queue, NULL, s->runners);
+    bus_subscribe(s->bus, g.cancel_chan, on_cancel, NULL, s->runners);
     s->reaper = reaper_start(s->loop, s->bus, cfg);
     s->sse = cfg->http ? sse_new(s->loop, s->bus, cfg) : NULL;
 }

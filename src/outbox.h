@@ -27,9 +27,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store.h"
+
 #define OUTBOX_MAX_EVENTS  20000
 #define OUTBOX_MAX_BYTES   (16 << 20)
-#define OUTBOX_MAX_FIELDS  8   /* state hash names and values per event */
+#define OUTBOX_MAX_FIELDS  STORE_EVENT_MAX_FIELDS /* state updates per event */
 #define OUTBOX_RESERVE     16  /* events kept free under max-events for status and the end */
 #define OUTBOX_BACKOFF_MIN 100 /* ms */
 #define OUTBOX_BACKOFF_MAX 2000

@@ -215,7 +215,8 @@ static void phase_on_raw_line(void *ctx, const char *raw, size_t n, enum line_en
     size_t len;
     char *line = line_sanitize(run->rules, raw, n, end, &len);
     if (st->is_stderr && len > 0)
-        snprintf(st->pl->res->stderr_tail, sizeof(st->pl->res->stderr_tail), "%s", line);
+        snprintf(st->pl->res->stderr_tail, sizeof(st->pl->res->stderr_tail), "%.*s",
+                 (int)line_utf8_prefix(line, len, PHASE_STDERR_TAIL), line);
     run->on_line(run->arg, line, len, st->is_stderr);
     free(line);
 }

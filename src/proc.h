@@ -3,7 +3,7 @@
  * A phase runs as its own process group (the leader's pid is the group id),
  * so one kill(-pgid) reaches the script and every process it started that
  * stayed in the group, grandchildren included. Three mechanisms keep
- * invariant 5 (no orphans, no zombies):
+ * design invariant 5 (no orphans, no zombies):
  *
  *   - a shim leads the group: a forked copy of the server that forks the
  *     command and waits for it. PR_SET_PDEATHSIG gives the shim SIGUSR1

@@ -1,4 +1,4 @@
-/* reaper.h -- noticing dead runners (invariant 6).
+/* reaper.h -- noticing dead runners (docs/design.md, invariant 6).
  *
  * A running session carries a heartbeat: its runner pushes the session's
  * deadline in the running set forward every heartbeat/3 seconds (store.c).

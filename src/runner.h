@@ -7,7 +7,7 @@
  * workflows per process to N.
  *
  * Runners never talk to viewers: they write to Redis, and the stream side
- * reads from there (DESIGN.md, "The flow"). */
+ * reads from there (docs/design.md, "The flow"). */
 #ifndef PHASESTREAM_RUNNER_H
 #define PHASESTREAM_RUNNER_H
 

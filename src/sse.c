@@ -1,6 +1,6 @@
 /* sse.c -- the stream side: see sse.h for the model.
  *
- * Bounds (invariant 4): a viewer's pending output is capped by
+ * Bounds (docs/design.md, invariant 4): a viewer's pending output is capped by
  * viewer-buffer; past it, reading from Redis for that viewer pauses until the
  * socket drains, and a viewer whose socket takes nothing for viewer-stall
  * seconds is dropped (its browser reconnects with Last-Event-ID and resumes
@@ -12,6 +12,7 @@
 #include "bus.h"
 #include "config.h"
 #include "fcgi.h"
+#include "hash.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -349,10 +350,7 @@ static void viewer_io(struct loop *l, int fd, uint32_t events, void *arg)
 
 static unsigned feed_hash(const char *sid)
 {
-    unsigned h = 5381;
-    while (*sid)
-        h = h * 33 + (unsigned char)*sid++;
-    return h % SSE_FEED_BUCKETS;
+    return hash_string(sid) % SSE_FEED_BUCKETS;
 }
 
 static void feed_free(struct feed *f)

@@ -11,7 +11,7 @@
  * recent events, shared by every viewer that is caught up. A viewer that is
  * behind (a replay, a slow reader) reads its own way forward from Redis in
  * chunks, paced by how fast it drains. Exactly-once at the replay/live seam
- * (invariant 2) follows from one rule: every viewer remembers the next id it
+ * (docs/design.md, invariant 2) follows from one rule: every viewer remembers the next id it
  * needs and only ever sends that id; subscribing happens before the first
  * read, and notifications only tell that ids up to N exist.
  *

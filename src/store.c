@@ -194,16 +194,22 @@ static bool is_noscript(const redisReply *r)
 static redisReply *store_eval(struct store *st, enum store_script script, bool repeatable,
                               int nkeys, const char **keys, int nargs, const char **args)
 {
-    const char *argv[32];
+    /* EVALSHA, its SHA and the key count, then the keys and arguments: a
+     * fixed number for each script, within the session vector's bound. */
+    const char *argv[3 + STORE_SESSION_KEYS + STORE_SESSION_ARGS + STORE_SCRIPT_ARGS];
     char nk[8];
     int argc = 0;
+    if (3 + nkeys + nargs > (int)(sizeof(argv) / sizeof(argv[0]))) {
+        store_fail(st, "a script call with %d keys and %d arguments", nkeys, nargs);
+        return NULL;
+    }
     snprintf(nk, sizeof(nk), "%d", nkeys);
     argv[argc++] = "EVALSHA";
     argv[argc++] = NULL; /* the SHA, known once connected */
     argv[argc++] = nk;
     for (int i = 0; i < nkeys; i++)
         argv[argc++] = keys[i];
-    for (int i = 0; i < nargs && argc < 32; i++)
+    for (int i = 0; i < nargs; i++)
         argv[argc++] = args[i];
     for (int attempt = 0; attempt < 2; attempt++) {
         if (store_connect(st) != STORE_OK)
@@ -465,7 +471,10 @@ static size_t store_append_batch(struct store *st, const char *sid, const struct
     snprintf(nkeys, sizeof(nkeys), "%d", STORE_SESSION_KEYS);
 
     for (size_t i = 0; i < n; i++) {
-        const char *argv[40];
+        /* EVALSHA, SHA, key count, the session vector, seq, type, payload
+         * and the state updates. */
+        const char *argv[3 + STORE_SESSION_KEYS + STORE_SESSION_ARGS + STORE_SCRIPT_ARGS + 3 +
+                         STORE_EVENT_MAX_FIELDS];
         char seq[24];
         int argc = 0;
         snprintf(seq, sizeof(seq), "%llu", (unsigned long long)ev[i].seq);
@@ -479,7 +488,7 @@ static size_t store_append_batch(struct store *st, const char *sid, const struct
         argv[argc++] = seq;
         argv[argc++] = ev[i].type;
         argv[argc++] = ev[i].payload;
-        for (size_t f = 0; f + 1 < ev[i].nfields && argc + 2 <= 40; f += 2) {
+        for (size_t f = 0; f + 1 < ev[i].nfields && f + 1 < STORE_EVENT_MAX_FIELDS; f += 2) {
             argv[argc++] = ev[i].fields[f];
             argv[argc++] = ev[i].fields[f + 1];
         }

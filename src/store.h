@@ -70,12 +70,13 @@ struct store_claim {
  * Returns 1 when one was claimed, 0 when the queue is empty. */
 int store_claim(struct store *st, const char *instance, struct store_claim *out);
 
+#define STORE_EVENT_MAX_FIELDS 8 /* names + values of state updates per event */
 struct store_event {
     uint64_t seq; /* the runner's sequence number, for exactly-once retries */
     const char *type;
     const char *payload;
     const char **fields; /* state hash updates: name, value, name, value... */
-    size_t nfields;      /* count of names + values */
+    size_t nfields;      /* count of names + values, at most STORE_EVENT_MAX_FIELDS */
 };
 /* Appends events in order in one round trip; a complete or error event
  * ends the session (store_schema.h: session_end). Returns how many are stored

@@ -27,7 +27,7 @@
  * `was` (queued or running), with its terminal event: exactly one, since
  * every caller checks first that the status is not terminal, and nothing is
  * appended after it. fields are more state fields (name, value, ...).
- * Durable first (invariant 1): the id is published after the writes.
+ * Durable first (docs/design.md, invariant 1): the id is published after the writes.
  * Returns the event id. */
 #define LUA_SHARED                                                                                 \
     "local function session_key(prefix, sid, what)\n"                                              \
@@ -62,7 +62,7 @@
     "end\n"
 
 /* create: a new queued session with its first event, unless the id exists.
- * Keeps invariant 3 (one run per session): EXISTS and the writes are one
+ * Keeps design invariant 3 (one run per session): EXISTS and the writes are one
  * atomic step, so concurrent creates of one id make exactly one session.
  * ARGV[5..]: proofType, max queue, status payload, queue channel, results,
  * step. Returns 1 created, 0 exists, -1 queue full. */
@@ -103,7 +103,7 @@ static const char LUA_CLAIM[] =
                    "return false\n";
 
 /* append: one event, with optional state field updates, then PUBLISH its id;
- * a complete or error event ends the session. Keeps invariant 1 (durable
+ * a complete or error event ends the session. Keeps design invariant 1 (durable
  * first: the id is published only after RPUSH) and "exactly one terminal
  * event": nothing is appended once the status is complete or error. seq > 0
  * makes a runner's retry after a lost reply a no-op instead of a duplicate.
@@ -180,7 +180,7 @@ static const char LUA_LAPSED[] = LUA_SHARED
         "end\n"
         "return found\n";
 
-/* reap: ends a lapsed session (invariant 6) with the error event built for
+/* reap: ends a lapsed session (docs/design.md, invariant 6) with the error event built for
  * the phase lapsed found, if it is still running, still lapsed, and still
  * in that phase; whichever instance gets there first ends it, exactly once.
  * ARGV[5..]: phase ('' for none), error payload, message. Returns 1 when it

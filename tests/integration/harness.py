@@ -277,21 +277,60 @@ class Nginx:
                 self.proc.wait()
 
 
-class Stack:
-    """redis-server + phasestream + nginx, torn down in reverse order."""
+class Workspace:
+    """A temp dir with a Redis (its own, or one given), and the phasestreams
+    and nginxes started in it; close() stops them in reverse order (nginx
+    first) and returns the phasestreams' exit statuses."""
 
-    def __init__(self, pipeline="basic.json", args=(), env=None, runners=2, redis=None,
-                 appendonly=False):
+    def __init__(self, redis=None, appendonly=False):
         self.tmp = tempfile.mkdtemp(prefix="phasestream-test-")
         os.chmod(self.tmp, 0o755)  # nginx's workers run as nobody
         self.own_redis = redis is None
         self.redis = redis or Redis(self.tmp, appendonly=appendonly)
-        self.pipeline = pipeline if os.path.isabs(pipeline) else os.path.join(PIPELINES, pipeline)
-        # "{tmp}" in an environment value is this stack's directory.
+        self.procs = []
+        self.nginxes = []
+
+    def ps(self, pipeline, args=(), env=None, **kw):
+        """A phasestream; "{tmp}" in an environment value is this
+        workspace's directory."""
         env = {k: v.replace("{tmp}", self.tmp) for k, v in (env or {}).items()}
-        self.ps = Phasestream(self.tmp, self.redis.url, self.pipeline, args=args, env=env,
-                              runners=runners)
-        self.nginx = Nginx(self.tmp, self.ps.socket)
+        p = Phasestream(self.tmp, self.redis.url, pipeline, args=list(args), env=env, **kw)
+        self.procs.append(p)
+        return p
+
+    def nginx(self, sockets):
+        n = Nginx(self.tmp, sockets)
+        self.nginxes.append(n)
+        return n
+
+    def close(self):
+        """Everything is stopped, even after a failure (the first one is
+        raised at the end: a sanitizer report, a server that did not stop)."""
+        codes, failures = [], []
+        for n in self.nginxes:
+            n.stop()
+        for p in self.procs:
+            try:
+                codes.append(p.stop())
+            except AssertionError as e:
+                failures.append(e)
+        if self.own_redis:
+            self.redis.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        if failures:
+            raise failures[0]
+        return codes
+
+
+class Stack(Workspace):
+    """redis-server + phasestream + nginx, torn down in reverse order."""
+
+    def __init__(self, pipeline="basic.json", args=(), env=None, runners=2, redis=None,
+                 appendonly=False):
+        super().__init__(redis=redis, appendonly=appendonly)
+        self.pipeline = pipeline if os.path.isabs(pipeline) else os.path.join(PIPELINES, pipeline)
+        self.ps = super().ps(self.pipeline, args=args, env=env, runners=runners)
+        self.nginx = super().nginx(self.ps.socket)
         self.r = self.redis.client()
 
     @property
@@ -303,16 +342,9 @@ class Stack:
         return self.ps.prefix
 
     def close(self):
-        rc = None
-        try:
-            self.nginx.stop()
-        finally:
-            rc = self.ps.stop()
-            self.r.close()
-            if self.own_redis:
-                self.redis.stop()
-            shutil.rmtree(self.tmp, ignore_errors=True)
-        return rc
+        """The phasestream's exit status."""
+        self.r.close()
+        return super().close()[0]
 
     def key(self, sid, what):
         return session_key(self.prefix, sid, what)

@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 
-from harness import (Redis, Phasestream, Nginx, Stack, FastCGI, request, create, follow,
+from harness import (Redis, Phasestream, Nginx, Stack, Workspace, FastCGI, request, create, follow,
                      follow_resuming, stream, stored_events, wait_for, processes_with_env,
                      zombies_of, proc_stat, PIPELINES, RELEASE_BIN, follow_in_pieces, rss_kib,
                      session_key, global_key, parse_element)
@@ -30,47 +30,23 @@ def ticks(events):
             and e.data["message"].startswith("tick ")]
 
 
-class Env:
-    """A temp dir with a Redis (append-only, so it can be restarted with its
-    data), and the phasestreams and nginx a test starts in it."""
-
-    def __init__(self, appendonly=True):
-        self.tmp = tempfile.mkdtemp(prefix="phasestream-test-")
-        os.chmod(self.tmp, 0o755)
-        self.redis = Redis(self.tmp, appendonly=appendonly)
-        self.procs = []
-        self.nginxes = []
+class Env(Workspace):
+    """A workspace whose Redis is append-only (so it can be restarted with
+    its data), whose instances share one key prefix and run the resilience
+    pipeline."""
 
     PREFIX = "res:"  # the key prefix the tests' instances share
+
+    def __init__(self, appendonly=True):
+        super().__init__(appendonly=appendonly)
 
     def key(self, sid, what):
         """A session's key under the prefix the tests' instances share."""
         return session_key(self.PREFIX, sid, what)
 
     def ps(self, *args, runners=2, prefix=PREFIX, env=None, binary=None):
-        p = Phasestream(self.tmp, self.redis.url, PIPE, args=list(args), runners=runners,
-                        prefix=prefix, env=env, binary=binary)
-        self.procs.append(p)
-        return p
-
-    def nginx(self, sockets):
-        n = Nginx(self.tmp, sockets)
-        self.nginxes.append(n)
-        return n
-
-    def close(self):
-        for n in self.nginxes:
-            n.stop()
-        codes = []
-        for p in self.procs:
-            if p.proc.poll() is None or p.proc.returncode is not None:
-                try:
-                    codes.append(p.stop())
-                except AssertionError:
-                    raise
-        self.redis.stop()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        return codes
+        return super().ps(PIPE, args=args, env=env, runners=runners, prefix=prefix,
+                          binary=binary)
 
 
 class DeadRunnerTest(unittest.TestCase):

@@ -186,6 +186,19 @@ static void test_an_escape_sequence_cannot_eat_a_secrets_first_byte(void **state
     }
 }
 
+static void test_a_utf8_prefix_never_ends_inside_a_character(void **state)
+{
+    (void)state;
+    const char s[] = "ab\xc3\xa9\xe2\x9c\x85"; /* a b é ✅: 2 + 2 + 3 bytes */
+    assert_int_equal(line_utf8_prefix(s, 7, 100), 7);
+    assert_int_equal(line_utf8_prefix(s, 7, 7), 7);
+    assert_int_equal(line_utf8_prefix(s, 7, 6), 4); /* not into the check mark */
+    assert_int_equal(line_utf8_prefix(s, 7, 5), 4);
+    assert_int_equal(line_utf8_prefix(s, 7, 4), 4);
+    assert_int_equal(line_utf8_prefix(s, 7, 3), 2); /* not into é */
+    assert_int_equal(line_utf8_prefix(s, 7, 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +211,7 @@ int main(void)
             cmocka_unit_test(test_a_secret_cut_in_half_is_still_masked),
             cmocka_unit_test(test_a_partial_last_line_masks_a_dangling_secret_prefix),
             cmocka_unit_test(test_an_escape_sequence_cannot_eat_a_secrets_first_byte),
+            cmocka_unit_test(test_a_utf8_prefix_never_ends_inside_a_character),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
