@@ -29,6 +29,7 @@
 extern char **environ;
 
 #define PHASE_READ_CHUNK 65536
+#define PHASE_SWEEP_MS   1000 /* between two sweeps for orphans (proc_reap_orphans) */
 
 /* Per outcome: the error event's code (NULL: the exit code) and message.
  * In a message, {phase}, {timeout}, {retry}, {code}, {signal}, {signame},
@@ -203,6 +204,7 @@ struct phase_loop {
     int64_t start, deadline;
     int64_t kill_at;        /* the SIGKILL after SIGTERM; 0: none due */
     int64_t leader_gone_at; /* when the leader was reaped */
+    int64_t next_sweep;     /* of orphans: proc_reap_orphans() */
     bool term_sent;
 };
 
@@ -288,6 +290,10 @@ static bool phase_poll(struct phase_loop *pl)
     phase_drain_wake(pl->run->wake_fd);
     if (proc_reap_leader(proc))
         proc_reap_group(proc); /* zombies of the group re-parented to us */
+    if (loop_now() >= pl->next_sweep) {
+        proc_reap_orphans(); /* and of processes that left their group */
+        pl->next_sweep = loop_now() + PHASE_SWEEP_MS;
+    }
     return true;
 }
 

@@ -1,8 +1,10 @@
 /* proc.c -- a phase's processes: see proc.h. */
 #include "proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +19,141 @@
 void proc_init(void)
 {
     (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
+/* ---- the leaders, and the children that are not ---- */
+
+#define PROC_MAX_CHILDREN 4096 /* looked at per sweep; the rest wait for the next */
+
+/* The live leaders (shims) this process forked, under proc_lock. */
+static pthread_mutex_t proc_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t *proc_leaders;
+static size_t proc_nleaders, proc_capleaders;
+
+static void proc_leader_add(pid_t pid)
+{
+    if (proc_nleaders == proc_capleaders) {
+        size_t cap = proc_capleaders ? proc_capleaders * 2 : 16;
+        pid_t *n = realloc(proc_leaders, cap * sizeof(*n));
+        if (!n)
+            abort();
+        proc_leaders = n;
+        proc_capleaders = cap;
+    }
+    proc_leaders[proc_nleaders++] = pid;
+}
+
+static void proc_leader_remove(pid_t pid)
+{
+    pthread_mutex_lock(&proc_lock);
+    for (size_t i = 0; i < proc_nleaders; i++) {
+        if (proc_leaders[i] == pid) {
+            proc_leaders[i] = proc_leaders[--proc_nleaders];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&proc_lock);
+}
+
+static bool proc_is_leader(pid_t pid)
+{
+    for (size_t i = 0; i < proc_nleaders; i++)
+        if (proc_leaders[i] == pid)
+            return true;
+    return false;
+}
+
+/* The children of process pid (every thread's), at most max of them. */
+static size_t proc_children(pid_t pid, pid_t *out, size_t max)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL && n < max) {
+        if (de->d_name[0] == '.')
+            continue;
+        char file[128];
+        snprintf(file, sizeof(file), "/proc/%d/task/%.20s/children", (int)pid, de->d_name);
+        FILE *f = fopen(file, "re");
+        if (!f)
+            continue;
+        long c;
+        while (n < max && fscanf(f, "%ld", &c) == 1)
+            out[n++] = (pid_t)c;
+        fclose(f);
+    }
+    closedir(d);
+    return n;
+}
+
+/* Does process pid's environment hold the entry "NAME=value"? */
+static bool proc_env_has(pid_t pid, const char *entry)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return false;
+    size_t n = strlen(entry), at = 0;
+    bool found = false, start = true;
+    int c;
+    /* Entries are NUL-separated: match entry + NUL from an entry's start. */
+    while (!found && (c = getc(f)) != EOF) {
+        if (start && at < n && c == (unsigned char)entry[at]) {
+            at++;
+        } else if (start && at == n && c == 0) {
+            found = true;
+        } else {
+            start = c == 0;
+            at = 0;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+void proc_reap_orphans(void)
+{
+    static pid_t kids[PROC_MAX_CHILDREN];
+    pthread_mutex_lock(&proc_lock);
+    size_t n = proc_children(getpid(), kids, PROC_MAX_CHILDREN);
+    for (size_t i = 0; i < n; i++)
+        if (!proc_is_leader(kids[i]))
+            (void)waitpid(kids[i], NULL, WNOHANG);
+    pthread_mutex_unlock(&proc_lock);
+}
+
+/* SIGKILL to pid and, first, to its descendants (a tree walk). */
+static void proc_kill_tree(pid_t pid, int depth)
+{
+    pid_t kids[256];
+    size_t n = depth < 32 ? proc_children(pid, kids, 256) : 0;
+    kill(pid, SIGSTOP); /* no new children while we look */
+    for (size_t i = 0; i < n; i++)
+        proc_kill_tree(kids[i], depth + 1);
+    kill(pid, SIGKILL);
+}
+
+int proc_end_escapees(const char *env_entry)
+{
+    static pid_t kids[PROC_MAX_CHILDREN];
+    int killed = 0;
+    pthread_mutex_lock(&proc_lock);
+    size_t n = proc_children(getpid(), kids, PROC_MAX_CHILDREN);
+    for (size_t i = 0; i < n; i++) {
+        if (proc_is_leader(kids[i]) || !proc_env_has(kids[i], env_entry))
+            continue;
+        proc_kill_tree(kids[i], 0);
+        while (waitpid(kids[i], NULL, 0) < 0 && errno == EINTR)
+            ;
+        killed++;
+    }
+    pthread_mutex_unlock(&proc_lock);
+    return killed;
 }
 
 static const char *env_get(char *const envp[], const char *name)
@@ -226,14 +363,19 @@ int proc_spawn(struct proc *p, char *const argv[], char *const envp[], const cha
         goto close_all;
     }
     pid_t parent = getpid();
+    /* Registered before the orphan sweep can see it (it holds the lock). */
+    pthread_mutex_lock(&proc_lock);
     pid_t pid = fork();
+    if (pid == 0)
+        proc_child(path, argv, envp, cwd, out[1], errp[1], report[1], parent);
+    if (pid > 0)
+        proc_leader_add(pid);
+    pthread_mutex_unlock(&proc_lock);
     if (pid < 0) {
         e = errno;
         snprintf(err, errlen, "cannot run %s: fork: %s", argv[0], strerror(e));
         goto close_all;
     }
-    if (pid == 0)
-        proc_child(path, argv, envp, cwd, out[1], errp[1], report[1], parent);
 
     /* Also set the group from this side, so a signal sent right after this
      * function returns already reaches the group. */
@@ -254,6 +396,7 @@ int proc_spawn(struct proc *p, char *const argv[], char *const envp[], const cha
     if (n == (ssize_t)sizeof(child_errno)) {
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
             ;
+        proc_leader_remove(pid);
         snprintf(err, errlen, "cannot run %s (in %s): %s", argv[0], cwd, strerror(child_errno));
         e = child_errno;
         goto close_all;
@@ -306,6 +449,8 @@ bool proc_reap_leader(struct proc *p)
         p->reaped = true; /* should not happen: someone else reaped it */
         p->status = 0;
     }
+    if (p->reaped)
+        proc_leader_remove(p->pid);
     return p->reaped;
 }
 

@@ -19,8 +19,21 @@
  *     that may be slow to reap.
  *
  * A process that leaves its group on purpose (setsid, setpgid) is out of
- * reach of these; run phasestream under a service manager that kills the
- * whole cgroup (systemd KillMode=control-group) if phases may do that. */
+ * reach of the group kills. Two more mechanisms cover it:
+ *
+ *   - orphans: once its parent is gone it is re-parented to phasestream
+ *     (the subreaper), which reaps it when it exits: proc_reap_orphans()
+ *     collects every child that is not a phase's leader;
+ *   - escapees: every phase process carries SESSION_ID=<its session> in its
+ *     environment, and proc_end_escapees() kills, with their descendants,
+ *     the children of phasestream that carry a session's marker, before the
+ *     session's terminal event. One that also rewrites its environment, or
+ *     whose parent outside the group is still alive when its session ends
+ *     (a daemon of a daemon), is beyond this: systemd's KillMode=control-
+ *     group ends those when the service stops.
+ *
+ * Leaders are registered from fork to reaping, so that the orphan sweep
+ * never takes a status a runner waits for. */
 #ifndef PHASESTREAM_PROC_H
 #define PHASESTREAM_PROC_H
 
@@ -62,5 +75,15 @@ bool proc_reap_leader(struct proc *p);
 void proc_reap_group(const struct proc *p);
 /* Closes the pipes and the pidfd. */
 void proc_close(struct proc *p);
+
+/* Reaps every exited child that is not a registered leader: processes that
+ * left their group and were re-parented to phasestream. Thread-safe. */
+void proc_reap_orphans(void);
+
+/* Kills (SIGKILL), with their descendants, the children of phasestream
+ * that are not leaders and whose environment holds env_entry (for example
+ * "SESSION_ID=abc..."), and reaps them. Returns how many it killed.
+ * Thread-safe. */
+int proc_end_escapees(const char *env_entry);
 
 #endif

@@ -20,6 +20,7 @@
 #include "outbox.h"
 #include "phase.h"
 #include "pipeline.h"
+#include "proc.h"
 #include "store.h"
 
 #include <errno.h>
@@ -105,9 +106,28 @@ static void emit_notice(struct session *s, const char *message)
     free(masked);
 }
 
+/* Before the terminal event: the session's processes that left its process
+ * groups (setsid) and outlived their phase are ended (proc.h). */
+static void session_end_escapees(struct session *s)
+{
+    char entry[STORE_SID_MAX + 16];
+    snprintf(entry, sizeof(entry), "SESSION_ID=%s", s->claim.sid);
+    int n = proc_end_escapees(entry);
+    if (n == 0)
+        return;
+    char *msg = xasprintf("%d process%s of this session that had left its process group %s "
+                          "ended",
+                          n, n == 1 ? "" : "es", n == 1 ? "was" : "were");
+    emit_notice(s, msg);
+    free(msg);
+    log_warn("session %s: ended %d process%s that had left the phase's process group", s->claim.sid,
+             n, n == 1 ? "" : "es");
+}
+
 /* The terminal error event; code_str NULL means the numeric code. */
 static void emit_error(struct session *s, const char *message, int code, const char *code_str)
 {
+    session_end_escapees(s);
     char *masked = line_mask(&s->rules, message);
     outbox_push(&s->ob, "error",
                 event_error_json(masked, s->phase ? s->phase->name : NULL, code, code_str), false,
@@ -119,6 +139,7 @@ static void emit_error(struct session *s, const char *message, int code, const c
 static void emit_complete(struct session *s)
 {
     static const char step[] = "Workflow complete!";
+    session_end_escapees(s);
     emit_status(s, "complete", 100, step, false);
     char now[32];
     event_timestamp(now);
@@ -442,6 +463,7 @@ static void *runner_main(void *arg)
         } else if (rc == 0) {
             down_logged = false;
         }
+        proc_reap_orphans();
         /* Sleep until a session is queued, or a second passes (a missed
          * notification, or Redis coming back). */
         pthread_mutex_lock(&pool->lock);

@@ -185,6 +185,26 @@ class RunnerTest(unittest.TestCase):
         self.assertEqual(ev[-1].type, "complete")
         self.assertNoProcessesLeft(sid)
 
+    def test_processes_that_left_the_group_are_ended_and_reaped(self):
+        sid = create(self.s.port, "escape")
+        ev = follow(self.s.port, sid)
+        self.assertEqual(ev[-1].type, "complete")
+        # Gone by the time the terminal event is there, and said so.
+        self.assertEqual(processes_with_env("PS_TEST_MARK=mark-" + sid), [])
+        # Two trees: the lone sleep, and sh with its own sleep.
+        self.assertIn("2 processes of this session that had left its process group were ended",
+                      messages(ev))
+        # And nothing of them left as a zombie of phasestream.
+        wait_for(lambda: zombies_of(self.s.ps.pid) == [], timeout=5, what="no zombies")
+
+    def test_an_orphan_that_exits_on_its_own_is_reaped(self):
+        # A process outside the group that ends by itself while its session
+        # runs on: phasestream, its subreaper, collects it.
+        sid = create(self.s.port, "lingering")
+        ev = follow(self.s.port, sid)
+        self.assertEqual(ev[-1].type, "complete")
+        self.assertEqual(zombies_of(self.s.ps.pid), [])
+
     def test_cancel_of_a_running_phase_ends_its_processes(self):
         sid = create(self.s.port, "sleepy")
         wait_for(lambda: processes_with_env("PS_TEST_MARK=mark-" + sid), what="the phase")
