@@ -69,8 +69,11 @@ struct feed {
     bool ready;       /* subscribed, and known_last read after that */
     bool len_pending; /* a length read in flight */
     bool tail_fetching;
+    bool probing;  /* a read of the last event, for viewers past the end */
     bool released; /* no viewers left; freed when nothing is in flight */
     uint64_t known_last;
+    uint64_t terminal; /* id of the terminal event once seen; 0 before */
+    uint64_t probed;   /* the last id probe_terminal looked at */
     /* cache: ids cache_first .. cache_first + cache_count - 1, in a ring */
     struct cached ring[SSE_CACHE_EVENTS];
     size_t ring_head; /* slot of cache_first */
@@ -95,6 +98,7 @@ struct sse {
 static void viewer_pump(struct viewer *v);
 static void feed_pump(struct feed *f);
 static void feed_fetch_tail(struct feed *f);
+static void feed_probe_terminal(struct feed *f);
 
 /* ---- formatting ---- */
 
@@ -254,6 +258,8 @@ static void viewer_fetch_reply(void *arg, const struct store_entry *ev, long n)
         char *text = format_event(&ev[i], &len, &terminal);
         viewer_send(v, text, len, terminal);
         free(text);
+        if (terminal)
+            f->terminal = ev[i].id;
     }
     if (v->next_id - 1 > f->known_last)
         f->known_last = v->next_id - 1;
@@ -286,8 +292,15 @@ static void viewer_pump(struct viewer *v)
     struct feed *f = v->feed;
     while (!v->closed && !v->ending && f->ready && !v->fetching &&
            buf_used(&v->out) < (size_t)f->sse->cfg->viewer_buffer) {
-        if (v->next_id > f->known_last)
-            break; /* caught up: wait for a notification */
+        if (v->next_id > f->known_last) {
+            /* Caught up: wait for a notification. A viewer that resumed
+             * past the end of a session that has ended gets its end. */
+            if (f->terminal && v->next_id > f->terminal)
+                viewer_end(v);
+            else if (v->next_id > f->known_last + 1)
+                feed_probe_terminal(f);
+            break;
+        }
         if (cache_has(f, v->next_id)) {
             struct cached *c = cache_get(f, v->next_id);
             viewer_send(v, c->text, c->len, c->terminal);
@@ -369,8 +382,36 @@ static void feed_free(struct feed *f)
 /* Frees the feed once no reply is in flight for it. */
 static void feed_maybe_free(struct feed *f)
 {
-    if (f->released && !f->len_pending && !f->tail_fetching)
+    if (f->released && !f->len_pending && !f->tail_fetching && !f->probing)
         feed_free(f);
+}
+
+static void feed_probe_reply(void *arg, const struct store_entry *ev, long n)
+{
+    struct feed *f = arg;
+    f->probing = false;
+    if (f->released) {
+        feed_maybe_free(f);
+        return;
+    }
+    if (n == 1 && store_entry_terminal(&ev[0]))
+        f->terminal = ev[0].id;
+    /* Ends the viewers past the end, or probes again if the log grew
+     * while this read was out. */
+    feed_pump(f);
+}
+
+/* A viewer asked for ids past the last one (Last-Event-ID from another
+ * session, or a made-up one): whether it will ever get them depends on
+ * whether the last event is the terminal one. One read of that event per
+ * new last id, per feed, whatever the number of such viewers. */
+static void feed_probe_terminal(struct feed *f)
+{
+    if (f->probing || f->terminal || f->known_last == 0 || f->probed == f->known_last)
+        return;
+    f->probed = f->known_last;
+    if (store_async_events(f->sse->store, f->sid, f->known_last, 1, feed_probe_reply, f) == 0)
+        f->probing = true;
 }
 
 static void feed_release(struct feed *f)
@@ -419,6 +460,8 @@ static void feed_tail_reply(void *arg, const struct store_entry *ev, long n)
         }
         struct cached *c = &f->ring[(f->ring_head + f->cache_count) % SSE_CACHE_EVENTS];
         c->text = format_event(&ev[i], &c->len, &c->terminal);
+        if (c->terminal)
+            f->terminal = id;
         f->cache_bytes += c->len;
         f->cache_count++;
     }

@@ -113,6 +113,23 @@ class StreamTest(unittest.TestCase):
         self.assertEqual(as_tuples(ea), as_tuples(eb))
         self.assertEqual(as_tuples(ea), self.stored(sid))
 
+    def test_a_resume_past_the_end_ends_when_the_session_does(self):
+        # Last-Event-ID far beyond a running session's log: nothing to send,
+        # and once the terminal event exists the stream ends (it does not
+        # idle on keepalives until the session expires).
+        sid = create(self.s.port, "slow")
+        ahead = stream(self.s.port, sid, last_event_id=1000)
+        self.assertEqual(ahead.status, 200)
+        live = follow(self.s.port, sid)
+        done = time.time()
+        self.assertEqual(live[-1].type, "complete")
+        self.assertEqual(ahead.events(), [])
+        self.assertLess(time.time() - done, 1.5)
+        ahead.close()
+        again = stream(self.s.port, sid, last_event_id=1000)
+        self.assertEqual(again.status, 204)
+        again.close()
+
     def test_keepalive_comments_while_idle(self):
         sid = create(self.s.port, "sleepy")
         es = stream(self.s.port, sid)
