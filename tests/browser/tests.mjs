@@ -18,7 +18,7 @@ const CHROMIUM = process.env.PS_CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 const TEST_TIMEOUT_MS = 90000;
-const MAX_DOM_LINES = 2000; // www/app.js MAX_LINES
+const MAX_DOM_LINES = 2000; // www/js/config.js MAX_LINES
 
 if (!BASE || !CONTROL || !SHOTS) {
   console.error('tests.mjs is started by tests/browser/run, which provides the stack');
