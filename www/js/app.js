@@ -4,26 +4,25 @@
  * and starts: the pipeline and, for a URL that names a session, that
  * session's state, both asked for at once.
  *
- * The modules, each owning one thing:
- *   config.js        where the API is, the page's bounds and timings
- *   state.js         the session shown (app.session), and the redraw request
- *   api.js           the API's addresses, small reads of the state
- *   problem.js       how an error answer reads (page and loader)
- *   session.js       which session is shown; opening it (state, history, stream)
- *   stream.js        the live event stream, each event id applied once
- *   history.js       the events behind a state answer
- *   events.js        what each event does to the session (the model)
- *   jobs.js          the page's side of the loader
- *   loader.js        the big reads, off the page's thread
- *   loader.worker.js the loader's worker
- *   actions.js       the pipeline, start, cancel, download
- *   render.js        one redraw, by parts:
- *   controls.js      the run card; phases.js the phases and progress;
- *   logview.js       the terminal; results.js the results' tiles;
- *   transactions.js  the transactions; notice.js the notice, the
- *                    connection badge and the announcements;
- *   labels.js        the words for phases and ends; dom.js the elements
- *                    and text helpers.
+ * The modules, each owning one thing (each file's opening comment says more):
+ *   config.js         where the API is; the page's bounds and timings
+ *   state.js          the session shown (app.session); the redraw request
+ *   session.js        which session is shown, and how it is opened
+ *   stream.js         its live event stream, each event id applied once
+ *   history.js        the events behind a state answer
+ *   events.js         what each event does to the session (the model)
+ *   jobs.js           the page's side of the loader
+ *   loader.js         the big reads, off the page's thread
+ *   loader.worker.js  the loader's module worker
+ *   actions.js        the pipeline; starting, cancelling, downloading a run
+ *   api.js            the API's addresses; small reads of the state
+ *   problem.js        what an error answer says (page and loader)
+ *   render.js         one redraw, by parts: controls.js (the run card),
+ *                     phases.js (phases, progress, title), logview.js (the
+ *                     terminal), results.js (the tiles), transactions.js,
+ *                     notice.js (notice, connection badge, announcements)
+ *   labels.js         the words for phases and for how a run ended
+ *   dom.js            the page's elements; text and number helpers
  */
 import { SESSION_RE } from './config.js';
 import { app, active, onRender, scheduleRender } from './state.js';
