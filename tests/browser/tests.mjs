@@ -18,7 +18,7 @@ const CHROMIUM = process.env.PS_CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 const TEST_TIMEOUT_MS = 90000;
-const MAX_DOM_LINES = 2000; // www/app.js MAX_LINES
+const MAX_DOM_LINES = 2000; // www/js/config.js MAX_LINES
 
 if (!BASE || !CONTROL || !SHOTS) {
   console.error('tests.mjs is started by tests/browser/run, which provides the stack');
@@ -365,6 +365,12 @@ test('finished', 'a finished session shows its final state and opens no stream',
   for (const p of phases) assert.match(p.time, /^(\d+\.\d|< 0\.1) s$/, 'elapsed time of ' + p.name);
   const links = await page.$$eval('#txs .tx', (ns) => ns.map((n) => (n.querySelector('a') ? 'link' : n.querySelector('.tx-nolink') ? 'none' : '?')));
   assert.deepEqual(links, ['link', 'none']);
+  // The state and the events behind it were read off the page's thread, by
+  // the loader's worker (the page reads them itself only where none runs).
+  const workers = page.workers();
+  assert.equal(workers.length, 1, 'one worker');
+  const byWorker = await workers[0].evaluate(() => performance.getEntriesByType('resource').map((e) => e.name.replace(location.origin, '')));
+  assert.deepEqual(byWorker.sort(), ['/api/workflow/state?sessionId=' + sid, '/api/workflow?sessionId=' + sid].sort(), 'the worker\'s reads');
   // Longer than the stream's retry (3 s): nothing reconnects.
   await page.waitForTimeout(4000);
   assert.deepEqual(sources, [], 'no EventSource for a session that has ended');
