@@ -74,6 +74,7 @@ browser: phasestream build/asan/phasestream
 check: deps
 	$(MAKE) all build/asan/phasestream $(UNIT_BINS)
 	$(MAKE) unit
+	$(MAKE) server-fuzz
 	$(MAKE) stark-test
 	$(MAKE) integration
 	$(MAKE) browser
@@ -87,13 +88,16 @@ bench: deps all
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c src/stark/*.[ch] tests/stark/*.[ch] \
-		tests/fuzz/stark_*.c bench/stark_bench.c
+		tests/fuzz/stark_*.c tests/fuzz/server_*.[ch] bench/stark_bench.c
 
 clean:
 	rm -rf build phasestream
 
 # The STARK prover and verifier (src/stark): its own fragment and targets.
 include src/stark/stark.mk
+# The server's parsers under libFuzzer (make fuzz), the server under
+# ThreadSanitizer (make tsan).
+include tests/fuzz/fuzz.mk
 
 -include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
 
