@@ -98,15 +98,18 @@ static inline char *fuzz_cstr(const void *p, size_t n)
 }
 
 /* Takes the next field, up to the separator (or the end), from *p and *n;
- * NULL when the input is used up. The field is a new C string. */
-static inline char *fuzz_field(const uint8_t **p, size_t *n, uint8_t sep)
+ * NULL when the input is used up. The field is a new NUL-terminated string
+ * of *len bytes (len may be NULL), which may hold a NUL itself. */
+static inline char *fuzz_field(const uint8_t **p, size_t *n, uint8_t sep, size_t *len)
 {
     if (*n == 0)
         return NULL;
     const uint8_t *end = memchr(*p, sep, *n);
-    size_t len = end ? (size_t)(end - *p) : *n;
-    char *f = fuzz_cstr(*p, len);
-    size_t used = end ? len + 1 : len;
+    size_t flen = end ? (size_t)(end - *p) : *n;
+    char *f = fuzz_cstr(*p, flen);
+    size_t used = end ? flen + 1 : flen;
+    if (len)
+        *len = flen;
     *p += used;
     *n -= used;
     return f;

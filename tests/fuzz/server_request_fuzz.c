@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *p = data;
     size_t n = size;
     for (int i = 0; i < F_COUNT && n > 0; i++)
-        f[i] = fuzz_field(&p, &n, 0);
+        f[i] = fuzz_field(&p, &n, 0, NULL);
     /* The body: exactly its bytes, so that a read past it is caught. */
     uint8_t *body = malloc(n ? n : 1);
     if (!body)
