@@ -4,8 +4,10 @@
 #   make run        install what is missing, start Redis, phasestream and
 #                   nginx on loopback, print the demo page's URL
 #   make check      install what is missing, build, run every test suite
-#                   (unit tests and the server under ASan+UBSan, integration
-#                   tests against real redis-server and nginx)
+#                   (unit tests and the server under ASan+UBSan, bounded
+#                   fuzzing, integration tests against real redis-server and
+#                   nginx, the stream and resilience ones also under TSan)
+#   make fuzz       the server's fuzzers, FUZZ_TIME seconds each (120)
 #   make bench      the benchmarks under bench/ (bench/run)
 #   make clean
 
@@ -77,6 +79,7 @@ check: deps
 	$(MAKE) server-fuzz
 	$(MAKE) stark-test
 	$(MAKE) integration
+	$(MAKE) tsan
 	$(MAKE) browser
 	$(MAKE) pipeline
 
