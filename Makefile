@@ -4,8 +4,10 @@
 #   make run        install what is missing, start Redis, phasestream and
 #                   nginx on loopback, print the demo page's URL
 #   make check      install what is missing, build, run every test suite
-#                   (unit tests and the server under ASan+UBSan, integration
-#                   tests against real redis-server and nginx)
+#                   (unit tests and the server under ASan+UBSan, bounded
+#                   fuzzing, integration tests against real redis-server and
+#                   nginx, the stream and resilience ones also under TSan)
+#   make fuzz       the server's fuzzers, FUZZ_TIME seconds each (120)
 #   make bench      the benchmarks under bench/ (bench/run)
 #   make clean
 
@@ -74,8 +76,10 @@ browser: phasestream build/asan/phasestream
 check: deps
 	$(MAKE) all build/asan/phasestream $(UNIT_BINS)
 	$(MAKE) unit
+	$(MAKE) server-fuzz
 	$(MAKE) stark-test
 	$(MAKE) integration
+	$(MAKE) tsan
 	$(MAKE) browser
 	$(MAKE) pipeline
 
@@ -87,13 +91,16 @@ bench: deps all
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c src/stark/*.[ch] tests/stark/*.[ch] \
-		tests/fuzz/stark_*.c bench/stark_bench.c
+		tests/fuzz/stark_*.c tests/fuzz/server_*.[ch] bench/stark_bench.c
 
 clean:
 	rm -rf build phasestream
 
 # The STARK prover and verifier (src/stark): its own fragment and targets.
 include src/stark/stark.mk
+# The server's parsers under libFuzzer (make fuzz), the server under
+# ThreadSanitizer (make tsan).
+include tests/fuzz/fuzz.mk
 
 -include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
 
