@@ -25,7 +25,7 @@ void buf_appendf(struct buf *b, const char *fmt, ...) __attribute__((format(prin
 /* The unconsumed bytes and their count. */
 static inline const char *buf_head(const struct buf *b)
 {
-    return b->data + b->off;
+    return b->data ? b->data + b->off : ""; /* NULL + 0 is undefined in C */
 }
 static inline size_t buf_used(const struct buf *b)
 {

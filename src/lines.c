@@ -243,6 +243,11 @@ char *line_sanitize(const struct line_rules *rules, const char *raw, size_t n, e
     buf_init(&masked);
     buf_append(&masked, raw, n);
     mask_all(rules, &masked);
+    /* A secret's first bytes at the end of a cut or partial raw line may be
+     * a character cut in two, which cleaning turns into U+FFFD: look for
+     * them before cleaning, and again after it. */
+    if (end != LINE_WHOLE)
+        mask_dangling(rules, &masked);
     buf_init(&b);
     line_clean(buf_head(&masked), buf_used(&masked), &b);
     buf_free(&masked);

@@ -107,7 +107,7 @@ void outbox_add_field(struct outbox_event *e, const char *name, const char *valu
     e->fields[e->nfields++] = xstrdup(value);
 }
 
-struct outbox_event *outbox_push(struct outbox *ob, const char *type, char *payload, bool droppable,
+struct outbox_event *outbox_push(struct outbox *ob, const char *type, char *payload, int droppable,
                                  ...)
 {
     if (ob->len == ob->cap)

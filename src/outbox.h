@@ -81,9 +81,10 @@ void outbox_init(struct outbox *ob, struct store *st, const char *sid, const str
 /* Frees what is still queued. */
 void outbox_free(struct outbox *ob);
 
-/* Queues an event (payload is taken). Field pairs follow as name, value,
+/* Queues an event (payload is taken); droppable is a bool, as an int
+ * because it is the last argument before the variadic ones. Field pairs follow as name, value,
  * ..., END_FIELDS. Returns the queued event. */
-struct outbox_event *outbox_push(struct outbox *ob, const char *type, char *payload, bool droppable,
+struct outbox_event *outbox_push(struct outbox *ob, const char *type, char *payload, int droppable,
                                  ...);
 void outbox_add_field(struct outbox_event *e, const char *name, const char *value);
 

@@ -155,7 +155,9 @@ static bool was_cut(const struct line_rules *r, const struct raw_line *raw)
     struct line_rules whole = *r;
     size_t len;
     whole.limit = (size_t)-1;
-    free(line_sanitize(&whole, raw->bytes, raw->len, LINE_WHOLE, &len));
+    /* A partial line's dangling secret prefix is masked before the length
+     * counts, as line_sanitize does. */
+    free(line_sanitize(&whole, raw->bytes, raw->len, raw->end, &len));
     return len > r->limit;
 }
 

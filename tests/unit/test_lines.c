@@ -169,6 +169,20 @@ static void test_a_partial_last_line_masks_a_dangling_secret_prefix(void **state
     collected_free(&c);
 }
 
+static void test_a_secret_cut_inside_a_character_is_still_masked(void **state)
+{
+    (void)state;
+    const char *secrets[] = {"SUPERSEC\xc3\xa9"
+                             "123"}; /* SUPERSECé123 */
+    struct line_rules r = {.limit = 200, .secrets = secrets, .nsecrets = 1};
+    /* Killed between the two bytes of é: cleaning would turn the lone
+     * first byte into U+FFFD and hide the prefix. */
+    char *out = line_sanitize(&r, "key=SUPERSEC\xc3", 13, LINE_PARTIAL, NULL);
+    assert_null(strstr(out, "SUPERSEC"));
+    assert_string_equal(out, "key=***");
+    free(out);
+}
+
 static void test_an_escape_sequence_cannot_eat_a_secrets_first_byte(void **state)
 {
     (void)state;
@@ -211,6 +225,7 @@ int main(void)
             cmocka_unit_test(test_a_secret_cut_in_half_is_still_masked),
             cmocka_unit_test(test_a_partial_last_line_masks_a_dangling_secret_prefix),
             cmocka_unit_test(test_an_escape_sequence_cannot_eat_a_secrets_first_byte),
+            cmocka_unit_test(test_a_secret_cut_inside_a_character_is_still_masked),
             cmocka_unit_test(test_a_utf8_prefix_never_ends_inside_a_character),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
