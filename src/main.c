@@ -200,6 +200,10 @@ static int main_start(struct server *s)
     proc_init();
     metrics_init(s->p);
     s->listen_fd = -1;
+    if (cfg->runners > 0 && runners_check_workdir(cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "phasestream: %s\n", err);
+        return -1;
+    }
     if (cfg->http) {
         s->listen_fd = http_listen(cfg, err, sizeof(err));
         if (s->listen_fd < 0) {

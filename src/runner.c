@@ -288,23 +288,52 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return 0;
 }
 
+/* A directory phasestream may put sessions' files in: made here (0700) or,
+ * if it exists, a real directory (not a symbolic link) owned by this user
+ * and writable by nobody else, so that no other user can swap a session's
+ * directory for a link or read what phases hand each other. */
+static int workdir_trusted(const char *path, bool create, char *err, size_t errlen)
+{
+    if (create && mkdir(path, 0700) == 0)
+        return 0;
+    if (create && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create the work directory %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (lstat(path, &st) < 0) {
+        snprintf(err, errlen, "cannot use the work directory %s: %s", path, strerror(errno));
+        return -1;
+    }
+    const char *why = !S_ISDIR(st.st_mode)                 ? "is not a directory (or is a link)"
+                      : st.st_uid != geteuid()             ? "belongs to another user"
+                      : (st.st_mode & (S_IWGRP | S_IWOTH)) ? "is writable by other users"
+                                                           : NULL;
+    if (why) {
+        snprintf(err, errlen, "refusing the work directory %s: it %s", path, why);
+        return -1;
+    }
+    return 0;
+}
+
+int runners_check_workdir(const struct config *cfg, char *err, size_t errlen)
+{
+    return workdir_trusted(cfg->workdir, true, err, errlen);
+}
+
 static int make_workdir(struct session *s, char *err, size_t errlen)
 {
     const char *root = s->cfg->workdir;
-    if (mkdir(root, 0700) < 0 && errno != EEXIST) {
-        snprintf(err, errlen, "cannot create the work directory %s: %s", root, strerror(errno));
+    if (workdir_trusted(root, true, err, errlen) < 0)
         return -1;
-    }
     if (snprintf(s->workdir, sizeof(s->workdir), "%s/%s", root, s->claim.sid) >=
         (int)sizeof(s->workdir)) {
         snprintf(err, errlen, "the work directory path is too long");
         return -1;
     }
-    if (mkdir(s->workdir, 0700) < 0 && errno != EEXIST) {
-        snprintf(err, errlen, "cannot create %s: %s", s->workdir, strerror(errno));
-        return -1;
-    }
-    return 0;
+    /* A session's directory is new, or left by a run of the same session
+     * id with --keep-workdir: then it must pass the same checks. */
+    return workdir_trusted(s->workdir, true, err, errlen);
 }
 
 /* Before a phase: a cancel, Redis away too long or a shutdown end the

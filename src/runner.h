@@ -11,9 +11,16 @@
 #ifndef PHASESTREAM_RUNNER_H
 #define PHASESTREAM_RUNNER_H
 
+#include <stddef.h>
+
 struct config;
 struct pipeline;
 struct runners;
+
+/* Makes the work directory (--workdir), or checks the one that exists: a
+ * directory, not a link, owned by this user, writable by nobody else.
+ * Returns -1 with err filled when it may not be used. */
+int runners_check_workdir(const struct config *cfg, char *err, size_t errlen);
 
 struct runners *runners_start(const struct config *cfg, const struct pipeline *p);
 /* A session was queued somewhere: idle runners look at the queue now. */

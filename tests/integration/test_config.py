@@ -91,6 +91,48 @@ class CheckTest(unittest.TestCase):
         self.assertIn("No such file", r.stderr)
 
 
+class WorkdirTest(unittest.TestCase):
+    """The work directory is where phases hand each other files: one that
+    another user could write to, or a link, is refused at start-up."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="phasestream-test-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def start(self, workdir):
+        return run("--pipeline", PIPE, "--redis", "redis://127.0.0.1:1", "--workdir", workdir,
+                   "--listen", "unix:" + os.path.join(self.tmp, "wd.sock"), "--runners", "1")
+
+    def test_a_work_directory_others_can_write_or_a_link_is_refused(self):
+        open_dir = os.path.join(self.tmp, "open")
+        os.mkdir(open_dir)
+        os.chmod(open_dir, 0o777)
+        link = os.path.join(self.tmp, "link")
+        os.symlink(self.tmp, link)
+        for path, why in ((open_dir, "is writable by other users"),
+                          (link, "is not a directory (or is a link)")):
+            r = self.start(path)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("refusing the work directory %s: it %s" % (path, why), r.stderr)
+            self.assertFalse(os.path.exists(os.path.join(self.tmp, "wd.sock")))
+
+    def test_a_missing_work_directory_is_made_private(self):
+        made = os.path.join(self.tmp, "made")
+        e = dict(os.environ)
+        p = subprocess.Popen([BIN, "--pipeline", PIPE, "--redis", "redis://127.0.0.1:1",
+                              "--workdir", made, "--listen",
+                              "unix:" + os.path.join(self.tmp, "wd.sock"), "--runners", "1"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=e)
+        try:
+            wait_for(lambda: os.path.isdir(made), what="the work directory")
+            self.assertEqual(os.stat(made).st_mode & 0o777, 0o700)
+        finally:
+            p.terminate()
+            p.wait(30)
+
+
 class FlagsTest(unittest.TestCase):
     def test_help_lists_every_flag_of_the_contract(self):
         r = run("--help")
