@@ -1,11 +1,15 @@
 /* sse.c -- the stream side: see sse.h for the model.
  *
- * Bounds (docs/design.md, invariant 4): a viewer's pending output is capped by
- * viewer-buffer; past it, reading from Redis for that viewer pauses until the
- * socket drains, and a viewer whose socket takes nothing for viewer-stall
- * seconds is dropped (its browser reconnects with Last-Event-ID and resumes
- * from Redis). A feed's cache holds at most SSE_CACHE_EVENTS events and
- * SSE_CACHE_BYTES bytes. An idle viewer costs its struct and its socket. */
+ * Bounds (docs/design.md, invariant 4): a viewer's pending output is at most
+ * viewer-buffer plus the one event that crosses it, from the shared cache
+ * and from its own catch-up reads alike (a read's events past the bound are
+ * dropped and read again later); past it, reading for that viewer pauses
+ * until the socket drains, and a viewer whose socket takes nothing for
+ * viewer-stall seconds is dropped (its browser reconnects with Last-Event-ID
+ * and resumes from Redis). A feed's cache holds at most SSE_CACHE_EVENTS
+ * events and SSE_CACHE_BYTES bytes plus the event that crosses it. A read
+ * asks for SSE_CHUNK events at most. An idle viewer costs its struct and its
+ * socket. */
 #include "sse.h"
 #include "alloc.h"
 #include "buf.h"
@@ -252,7 +256,10 @@ static void viewer_fetch_reply(void *arg, const struct store_entry *ev, long n)
     uint64_t start = v->next_id;
     if (n == 0 && f->known_last >= start)
         f->known_last = start - 1; /* the list is shorter than we thought */
-    for (long i = 0; i < n && !v->ending; i++) {
+    /* Within the viewer's bound: what does not fit now is read again once
+     * the socket has taken what is pending. */
+    size_t bound = (size_t)f->sse->cfg->viewer_buffer;
+    for (long i = 0; i < n && !v->ending && buf_used(&v->out) < bound; i++) {
         size_t len;
         bool terminal;
         char *text = format_event(&ev[i], &len, &terminal);

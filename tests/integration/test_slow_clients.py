@@ -1,11 +1,12 @@
 """Clients that read slowly or not at all: they cannot hold the request
 threads, so the rest of the API keeps answering (issue: eight slow readers
 of a big state answer once stopped /health for 90 s)."""
+import os
 import socket
 import time
 import unittest
 
-from harness import Stack, FastCGI, request, create, follow
+from harness import PIPELINES, Stack, Workspace, FastCGI, request, create, follow, rss_kib, RELEASE_BIN
 
 
 def slow_reader(port, path):
@@ -75,6 +76,34 @@ class SlowClientTest(unittest.TestCase):
                 c.sock.close()
         finally:
             self.assertEqual(s.close(), 0)
+
+
+    def test_viewers_catching_up_stay_within_their_buffer(self):
+        # Forty viewers replaying a session of 600 events of 6 KB each and
+        # reading nothing, with a 16 KiB --viewer-buffer: each may hold its
+        # bound plus one event, not a whole read of 256 events (1.5 MB).
+        ws = Workspace()
+        try:
+            ps = ws.ps(os.path.join(PIPELINES, "basic.json"), binary=RELEASE_BIN,
+                       args=["--viewer-buffer", "16384", "--viewer-stall", "60"])
+            n = ws.nginx(ps.socket)
+            sid = create(n.port, "bulk")
+            self.assertEqual(follow(n.port, sid, timeout=60)[-1].type, "complete")
+            before = rss_kib(ps.pid)
+            viewers = []
+            for _ in range(40):
+                c = FastCGI(ps.socket)
+                c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                c.send("GET", "/api/workflow?sessionId=" + sid)
+                viewers.append(c)
+            time.sleep(2.0)
+            grown = rss_kib(ps.pid) - before
+            print("\n  RSS growth for 40 catching-up viewers: %d KiB" % grown)
+            self.assertLess(grown, 12 * 1024, "RSS grew by %d KiB for 40 viewers" % grown)
+            for c in viewers:
+                c.sock.close()
+        finally:
+            ws.close()
 
 
 if __name__ == "__main__":
