@@ -197,7 +197,7 @@ static redisReply *store_eval(struct store *st, enum store_script script, bool r
     /* EVALSHA, its SHA and the key count, then the keys and arguments: a
      * fixed number for each script, within the session vector's bound. */
     const char *argv[3 + STORE_SESSION_KEYS + STORE_SESSION_ARGS + STORE_SCRIPT_ARGS];
-    char nk[8];
+    char nk[12];
     int argc = 0;
     if (3 + nkeys + nargs > (int)(sizeof(argv) / sizeof(argv[0]))) {
         store_fail(st, "a script call with %d keys and %d arguments", nkeys, nargs);
@@ -466,7 +466,7 @@ static size_t store_append_batch(struct store *st, const char *sid, const struct
                                  size_t n, enum append_stop *stop)
 {
     struct store_session_argv a;
-    char nkeys[8];
+    char nkeys[12];
     store_session_argv(st->cfg, sid, &st->g, NULL, 0, &a);
     snprintf(nkeys, sizeof(nkeys), "%d", STORE_SESSION_KEYS);
 
