@@ -3,7 +3,12 @@
  *
  *   stark prove --steps N (--input HEX | --random) --out FILE.ub
  *               [--statement-out FILE.json]
- *   stark verify FILE.ub [--statement FILE.json]
+ *   stark verify FILE.ub (--statement FILE.json | --print-statement)
+ *
+ * verify checks a proof against a statement the caller trusts: without one
+ * a valid proof only shows that *some* statement was proved, so it is
+ * refused unless --print-statement asks for exactly that, and then the exit
+ * status is 0 only after the proved statement (JSON) was written to stdout.
  *
  * Exit status: 0 proved / valid; 1 the proof is invalid (or proving failed);
  * 2 usage or input error (bad arguments, unreadable or malformed files).
@@ -41,7 +46,7 @@ enum { EXIT_VALID = 0, EXIT_INVALID = 1, EXIT_USAGE = 2 };
 static const char main_usage[] =
         "usage: stark prove --steps N (--input HEX | --random) --out FILE.ub\n"
         "                   [--statement-out FILE.json]\n"
-        "       stark verify FILE.ub [--statement FILE.json]\n"
+        "       stark verify FILE.ub (--statement FILE.json | --print-statement)\n"
         "N is a power of two from 64 to 1048576 (the chain's states); HEX is\n"
         "32 hex digits, two words below 2^64 - 2^32 + 1.\n";
 
@@ -183,7 +188,7 @@ static int main_prove(int argc, char **argv)
     if (main_parse_steps(steps, &log_steps) != 0)
         return main_usage_error("--steps is not a power of two from 64 to 1048576", steps);
     if (input != NULL) {
-        if (statement_words_from_hex(input, x, err) != 0)
+        if (statement_input_from_hex(input, x, err) != 0)
             return main_usage_error("--input", err);
     } else if (main_random_input(x) != 0) {
         fprintf(stderr, "stark: getrandom failed: %s\n", strerror(errno));
@@ -248,10 +253,11 @@ static int main_verify(int argc, char **argv)
 {
     const struct params *p = params_default();
     const char *file = NULL, *st_path = NULL;
+    int print = 0;
     struct statement expected, proved;
     uint8_t *bytes;
     size_t len;
-    char err[ERROR_MAX], hex[STATEMENT_HEX_LEN + 1];
+    char err[ERROR_MAX], hex[STATEMENT_HEX_LEN + 1], json[STATEMENT_JSON_MAX];
     int rc;
 
     for (int i = 0; i < argc; i++) {
@@ -259,6 +265,8 @@ static int main_verify(int argc, char **argv)
             if (i + 1 == argc)
                 return main_usage_error("missing value for", argv[i]);
             st_path = argv[++i];
+        } else if (strcmp(argv[i], "--print-statement") == 0) {
+            print = 1;
         } else if (argv[i][0] == '-' || file != NULL) {
             return main_usage_error("unexpected argument", argv[i]);
         } else {
@@ -267,6 +275,8 @@ static int main_verify(int argc, char **argv)
     }
     if (file == NULL)
         return main_usage_error("verify needs a proof file", NULL);
+    if ((st_path == NULL) == !print)
+        return main_usage_error("verify needs one of --statement FILE or --print-statement", NULL);
     if (st_path != NULL && main_load_statement(st_path, p, &expected, err) != 0) {
         fprintf(stderr, "stark: %s\n", err);
         return EXIT_USAGE;
@@ -280,6 +290,16 @@ static int main_verify(int argc, char **argv)
     if (rc != 0) {
         fprintf(stderr, "stark: invalid proof: %s\n", err);
         return EXIT_INVALID;
+    }
+    if (print) {
+        /* The statement is the result: exit 0 only once it is out. */
+        size_t n = statement_to_json(&proved, p, json);
+
+        if (n == 0 || fwrite(json, 1, n, stdout) != n || fflush(stdout) != 0) {
+            fprintf(stderr, "stark: cannot write the statement: %s\n", strerror(errno));
+            return EXIT_USAGE;
+        }
+        return EXIT_VALID;
     }
     statement_words_to_hex(proved.output, hex);
     printf("stark: valid proof of %lu steps, output %s (%u-bit security)\n",

@@ -428,6 +428,38 @@ static void test_rejects_false_claims_of_a_dishonest_prover(void **state)
     sha256_free(h);
 }
 
+/*
+ * A prover that lies about t_j(z) and keeps the AIR check at z satisfied by
+ * adjusting H_0(z): the out-of-domain check passes, and only FRI, through
+ * the queries, can catch it. It must, for every column of the trace.
+ */
+static void test_fri_rejects_a_prover_that_lies_about_out_of_domain_values(void **state)
+{
+    uint64_t x[2] = {31, 32};
+    char err[ERROR_MAX];
+
+    (void)state;
+    for (unsigned col = 0; col < AIR_WIDTH; col++) {
+        for (unsigned log_steps = 6; log_steps <= 8; log_steps++) {
+            struct proof *pr;
+            struct blob b;
+
+            if (prover_prove_ood_lie(params_default(), x, log_steps, col, &pr, err) != 0)
+                fail_msg("prove: %s", err);
+            assert_int_equal(proof_encode(pr, &b.bytes, &b.len, err), 0);
+            assert_int_equal(verify(params_default(), &b, NULL, err), -1);
+            /* Rejected by a query through FRI, never by the AIR check. */
+            if (strncmp(err, "query 0: FRI ", 13) != 0)
+                fail_msg("column %u, 2^%u steps: rejected for '%s'", col, log_steps, err);
+            proof_free(pr);
+            free(b.bytes);
+        }
+    }
+    assert_int_equal(
+            prover_prove_ood_lie(params_default(), x, 6, AIR_WIDTH, &(struct proof *){NULL}, err),
+            -1);
+}
+
 static void test_security_level_of_the_default_parameters(void **state)
 {
     (void)state;
@@ -451,6 +483,7 @@ int main(void)
             cmocka_unit_test(test_rejects_bad_headers),
             cmocka_unit_test(test_prover_rejects_bad_inputs),
             cmocka_unit_test(test_rejects_false_claims_of_a_dishonest_prover),
+            cmocka_unit_test(test_fri_rejects_a_prover_that_lies_about_out_of_domain_values),
             cmocka_unit_test(test_security_level_of_the_default_parameters),
     };
 
