@@ -43,7 +43,7 @@ input=0123456789abcdef00000000000000ff
 expect 0 prove_input "$stark" prove --steps 64 --input $input --out "$dir/a.ub" \
 	--statement-out "$dir/a.json"
 contains out "stark: proved 64 steps, output " prove_prints_statement
-contains out "99-bit security" prove_prints_security
+contains out "parameter set 1, 99-bit security, 57 bits provable" prove_prints_security
 count=$((count + 1))
 if grep -q $input "$dir/out" "$dir/err" "$dir/a.json"; then
 	echo "FAIL secret_input_not_printed"
@@ -127,6 +127,22 @@ expect 2 verify_bad_statement "$stark" verify "$dir/a.ub" --statement "$dir/bad.
 contains err "required" bad_statement_reason
 sed 's/"params":1/"params":7/' "$dir/a.json" >"$dir/p7.json"
 expect 2 verify_statement_other_params "$stark" verify "$dir/a.ub" --statement "$dir/p7.json"
+
+# Parameter set 2: chosen with --params; verify follows the statement file.
+expect 0 prove_params_2 "$stark" prove --steps 64 --input $input --params 2 --out "$dir/s2.ub" \
+	--statement-out "$dir/s2.json"
+contains out "parameter set 2, 118-bit security, 100 bits provable" params_2_security
+contains s2.json '"params":2' params_2_statement
+expect 0 verify_params_from_statement "$stark" verify "$dir/s2.ub" --statement "$dir/s2.json"
+expect 0 verify_params_2_print "$stark" verify "$dir/s2.ub" --params 2 --print-statement
+expect 1 verify_set_2_proof_as_set_1 "$stark" verify "$dir/s2.ub" --print-statement
+contains err "proof uses parameter set 2, expected 1" set_2_proof_as_set_1_reason
+expect 2 verify_params_disagree_with_statement "$stark" verify "$dir/s2.ub" --params 1 \
+	--statement "$dir/s2.json"
+expect 1 verify_set_1_proof_for_set_2_statement "$stark" verify "$dir/a.ub" --params 2 \
+	--statement "$dir/s2.json"
+expect 2 prove_params_unknown "$stark" prove --steps 64 --random --params 3 --out "$dir/x.ub"
+expect 2 verify_params_unknown "$stark" verify "$dir/a.ub" --params 12 --print-statement
 
 if [ "$fails" -ne 0 ]; then
 	echo "stark cli: $fails of $count checks failed"
