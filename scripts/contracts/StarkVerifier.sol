@@ -236,20 +236,31 @@ contract StarkVerifier {
 
     // --- transcript (src/stark/transcript.c) -----------------------------
 
-    /// state = SHA-256(0x01 || state || len as u64 LE || proof[off .. off + len]).
-    function _absorb(Ctx memory c, uint256 off, uint256 len) private view {
-        bytes32 s = c.state;
-        uint256 ptr = c.base + off;
+    /// SHA-256(tag || state || [len as u64 LE] || calldata[ptr .. ptr + len]):
+    /// the absorb step (with the length) and the grinding check (without).
+    function _hashStep(uint256 tag, bytes32 s, uint256 ptr, uint256 len, bool withLen)
+        private
+        view
+        returns (bytes32 h)
+    {
         assembly {
             let m := mload(0x40)
-            mstore8(m, 1)
+            mstore8(m, tag)
             mstore(add(m, 1), s)
-            mstore(add(m, 33), or(shl(248, and(len, 0xff)), shl(240, shr(8, len))))
-            calldatacopy(add(m, 41), ptr, len)
-            if iszero(staticcall(gas(), 2, m, add(41, len), m, 32)) { revert(0, 0) }
-            s := mload(m)
+            let q := add(m, 33)
+            if withLen {
+                mstore(q, or(shl(248, and(len, 0xff)), shl(240, shr(8, len))))
+                q := add(q, 8)
+            }
+            calldatacopy(q, ptr, len)
+            if iszero(staticcall(gas(), 2, m, sub(add(q, len), m), m, 32)) { revert(0, 0) }
+            h := mload(m)
         }
-        c.state = s;
+    }
+
+    /// state = SHA-256(0x01 || state || len as u64 LE || proof[off .. off + len]).
+    function _absorb(Ctx memory c, uint256 off, uint256 len) private view {
+        c.state = _hashStep(1, c.state, c.base + off, len, true);
     }
 
     /// The same for bytes in memory.
@@ -300,17 +311,8 @@ contract StarkVerifier {
     }
 
     /// SHA-256(0x03 || state || nonce) must start with GRINDING_BITS zeros.
-    function _grindOk(Ctx memory c, uint256 nonceOff) private view returns (bool ok) {
-        bytes32 s = c.state;
-        uint256 ptr = c.base + nonceOff;
-        assembly {
-            let m := mload(0x40)
-            mstore8(m, 3)
-            mstore(add(m, 1), s)
-            calldatacopy(add(m, 33), ptr, 8)
-            if iszero(staticcall(gas(), 2, m, 41, m, 32)) { revert(0, 0) }
-            ok := iszero(shr(sub(256, GRINDING_BITS), mload(m)))
-        }
+    function _grindOk(Ctx memory c, uint256 nonceOff) private view returns (bool) {
+        return uint256(_hashStep(3, c.state, c.base + nonceOff, 8, false)) >> (256 - GRINDING_BITS) == 0;
     }
 
     // --- the protocol, up to the query positions -------------------------
