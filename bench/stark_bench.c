@@ -14,7 +14,11 @@
  * single-threaded. Baseline and optimised outputs are compared, so a fast
  * wrong answer cannot be reported.
  *
- * Usage: stark_bench [--runs N] [--min-log A] [--max-log B]
+ * Prove and verify run for parameter set 1 and then set 2 (params.h), or
+ * for the one --params names; --no-micro skips the microbenchmarks.
+ *
+ * Usage: stark_bench [--runs N] [--min-log A] [--max-log B] [--params 1|2]
+ *                    [--no-micro]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,14 +257,15 @@ static void bench_ntt(int runs)
     ntt_plan_free(plan);
 }
 
-static void bench_stark(int runs, unsigned min_log, unsigned max_log)
+static void bench_stark(const struct params *p, int runs, unsigned min_log, unsigned max_log)
 {
-    const struct params *p = params_default();
     uint64_t s = 11;
 
-    printf("\nProve and verify, parameter set %u (prove: median of %d, %d up to 2^13;"
-           " verify: median of %d)\n",
-           (unsigned)p->id, runs, 3 * runs <= BENCH_MAX_RUNS ? 3 * runs : runs, 4 * runs + 1);
+    printf("\nProve and verify, parameter set %u: blowup %u, %u queries, %u grinding bits,"
+           " FRI folding %u\n(prove: median of %d, %d up to 2^13; verify: median of %d;"
+           " security: conjectured/provable bits)\n",
+           (unsigned)p->id, 1u << p->log_blowup, (unsigned)p->queries, (unsigned)p->grinding_bits,
+           1u << p->log_fold, runs, 3 * runs <= BENCH_MAX_RUNS ? 3 * runs : runs, 4 * runs + 1);
     printf("  %-7s %11s %11s %12s %14s %9s\n", "steps", "prove ms", "verify ms", "proof bytes",
            "calldata gas", "security");
     for (unsigned lg = min_log; lg <= max_log; lg++) {
@@ -295,17 +300,18 @@ static void bench_stark(int runs, unsigned min_log, unsigned max_log)
             }
             tv[r] = bench_now() - t0;
         }
-        printf("  2^%-5u %11.1f %11.2f %12zu %14lu %6u bit\n", lg,
+        printf("  2^%-5u %11.1f %11.2f %12zu %14lu %5u/%u\n", lg,
                bench_median(tp, prove_runs) * 1e3, bench_median(tv, 4 * runs + 1) * 1e3, len,
-               bench_calldata_gas(bytes, len), params_security_bits(p, lg));
+               bench_calldata_gas(bytes, len), params_security_bits(p, lg),
+               params_proven_bits(p, lg));
         free(bytes);
     }
 }
 
 int main(int argc, char **argv)
 {
-    const struct params *p = params_default();
-    int runs = 7;
+    const struct params *only = NULL;
+    int runs = 7, micro = 1;
     unsigned min_log = 10, max_log = 16;
     double load[3] = {0, 0, 0};
 
@@ -316,8 +322,14 @@ int main(int argc, char **argv)
             min_log = (unsigned)atoi(argv[++i]);
         else if (i + 1 < argc && strcmp(argv[i], "--max-log") == 0)
             max_log = (unsigned)atoi(argv[++i]);
+        else if (i + 1 < argc && strcmp(argv[i], "--params") == 0 &&
+                 (only = params_by_id((unsigned)atoi(argv[++i]))) != NULL)
+            continue;
+        else if (strcmp(argv[i], "--no-micro") == 0)
+            micro = 0;
         else {
-            fprintf(stderr, "usage: stark_bench [--runs N] [--min-log A] [--max-log B]\n");
+            fprintf(stderr, "usage: stark_bench [--runs N] [--min-log A] [--max-log B]"
+                            " [--params 1|2] [--no-micro]\n");
             return 2;
         }
     }
@@ -330,11 +342,12 @@ int main(int argc, char **argv)
     getloadavg(load, 3);
     printf("phasestream STARK benchmark: single thread, %ld online cores, load %.2f at start\n",
            sysconf(_SC_NPROCESSORS_ONLN), load[0]);
-    printf("parameter set %u: blowup %u, %u queries, %u grinding bits, FRI folding %u\n",
-           (unsigned)p->id, 1u << p->log_blowup, (unsigned)p->queries, (unsigned)p->grinding_bits,
-           1u << p->log_fold);
-    bench_field(runs);
-    bench_ntt(runs);
-    bench_stark(runs, min_log, max_log);
+    if (micro) {
+        bench_field(runs);
+        bench_ntt(runs);
+    }
+    for (unsigned id = 1; id <= 2; id++)
+        if (only == NULL || only->id == id)
+            bench_stark(params_by_id(id), runs, min_log, max_log);
     return 0;
 }

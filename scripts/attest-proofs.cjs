@@ -3,32 +3,38 @@
 // Phase 3 of the default pipeline: attest every proof in WORKDIR on-chain.
 //
 // Environment: WORKDIR (required); PRIVATE_KEY (the sending account), RPC_URL,
-// and ATTESTOR_ADDRESS (or DEPLOYMENT_FILE, whose `attestor` is used when
-// ATTESTOR_ADDRESS is unset); EXPLORER_TX_URL (optional: a template such as
-// https://sepolia.arbiscan.io/tx/{txHash}; without {txHash} the hash is
-// appended); SESSION_ID (labels the attestation). Pointing RPC_URL,
-// ATTESTOR_ADDRESS and PRIVATE_KEY at a public test network works the same.
+// DEPLOYMENT_FILE (written by `scripts/chain start`: the verifier contracts,
+// and the Attestor unless ATTESTOR_ADDRESS names another); EXPLORER_TX_URL
+// (optional: a template such as https://sepolia.arbiscan.io/tx/{txHash};
+// without {txHash} the hash is appended); SESSION_ID (labels the
+// attestation). A public test network works the same, with a deployment
+// file that names its contracts.
 //
-// Each proof (a groth16 or plonk .json, a stark .ub) is recorded in the
-// Attestor by the keccak256 hash of its file's bytes. All transactions are
-// sent first, then their receipts awaited:
+// Attest only what the chain verified: each proof (a groth16 or plonk .json
+// with its public signals, a stark .ub with its statement) is sent to
+// Attestor.attestVerified together with its verifier's address and the
+// ABI-encoded verification call; the Attestor makes that call and records
+// the proof only if the verifier returns true, under the hash
+// keccak256(verifier || call data), and emits VerifiedBy(hash, verifier).
+// A proof the verifier rejects is reported and not sent. All transactions
+// are sent first, then their receipts awaited:
 //   Transaction sent: 0x<64 hex>[ <explorer url>]
 //   Attested! TX: 0x<64 hex>[ <explorer url>]          (mined with status 1)
 //   Already attested: <file> (proof hash 0x…, block N) (recorded before: skipped)
+//   Not attested: <file>: rejected by its verifier 0x… (...)
 // Exit status: 0 when every proof is attested (now or before); 1 on any
 // failure (unreachable RPC within ~10 s, revert, no receipt in time); 2 when
 // the configuration is missing.
 
-const fs = require('fs');
-const path = require('path');
 const { ethers } = require('ethers');
 const { say, warn, fail, runMain, requireWorkdir } = require('./lib/out.cjs');
-const { listProofs, proofPatterns } = require('./lib/systems.cjs');
+const { SYSTEMS, listProofs, proofPatterns, proofPaths, releaseCurve } = require('./lib/systems.cjs');
 const { connect, withDeadline, walletFromKey, artifact, readDeployment } = require('./lib/eth.cjs');
 
 const NAME = 'attest-proofs';
 // Receipts must arrive within this budget, inside phasestream's 120 s phase
 // timeout; a local chain mines at once, a public one within seconds.
+const CHAIN_TIMEOUT_MS = 30000;
 const RECEIPT_BUDGET_MS = Number(process.env.ATTEST_RECEIPT_TIMEOUT_MS || 90000);
 
 function explorerSuffix(txHash) {
@@ -37,10 +43,18 @@ function explorerSuffix(txHash) {
   return ' ' + (tmpl.includes('{txHash}') ? tmpl.split('{txHash}').join(txHash) : tmpl + txHash);
 }
 
-function attestorAddress() {
-  if (process.env.ATTESTOR_ADDRESS) return process.env.ATTESTOR_ADDRESS;
-  if (process.env.DEPLOYMENT_FILE) return readDeployment(process.env.DEPLOYMENT_FILE).attestor;
-  return null;
+function attestorAddress(deployment) {
+  return process.env.ATTESTOR_ADDRESS || deployment.attestor;
+}
+
+// Whether eth_call of the verification succeeds with true: the Attestor
+// would revert otherwise, so such a proof is reported instead of sent.
+async function verifierAccepts(provider, call) {
+  try {
+    return BigInt(await provider.call({ to: call.address, data: call.data })) === 1n;
+  } catch {
+    return false;
+  }
 }
 
 async function main() {
@@ -50,15 +64,20 @@ async function main() {
   }
   const rpcUrl = process.env.RPC_URL;
   if (!rpcUrl) fail(`${NAME}: RPC_URL is not set: attestation needs a chain`, 2);
-  const address = attestorAddress();
+  if (!process.env.DEPLOYMENT_FILE) {
+    fail(`${NAME}: DEPLOYMENT_FILE is not set: attestation calls the verifier contracts it names (written by 'scripts/chain start')`, 2);
+  }
+  const deployment = readDeployment(process.env.DEPLOYMENT_FILE);
+  const address = attestorAddress(deployment);
   if (!address || !ethers.isAddress(address)) {
-    fail(`${NAME}: no valid Attestor address (set ATTESTOR_ADDRESS, or DEPLOYMENT_FILE from 'scripts/chain start')`, 2);
+    fail(`${NAME}: no valid Attestor address (set ATTESTOR_ADDRESS, or use the DEPLOYMENT_FILE of 'scripts/chain start')`, 2);
   }
 
   const proofs = listProofs(workdir);
   if (proofs.length === 0) fail(`${NAME}: no proofs (${proofPatterns()}) in ${workdir}`);
 
-  const { provider, chainId } = await connect(rpcUrl);
+  // A STARK verification takes the local chain seconds to estimate and run.
+  const { provider, chainId } = await connect(rpcUrl, CHAIN_TIMEOUT_MS);
   try {
     if ((await provider.getCode(address)) === '0x') {
       throw new Error(`no contract at ATTESTOR_ADDRESS ${address} on chain ${chainId}`);
@@ -71,15 +90,24 @@ async function main() {
     // chain mines them together; then wait for the receipts.
     let nonce = await wallet.getNonce('pending');
     const sent = [];
+    let rejected = 0;
+    let already = 0;
     for (const p of proofs) {
-      const proofHash = ethers.keccak256(fs.readFileSync(path.join(workdir, p.file)));
+      const call = await SYSTEMS[p.type].verifyCall(p.name, proofPaths(workdir, p.name, p.type), deployment);
+      const proofHash = await attestor.proofHashOf(call.address, call.data);
       const [attester, blockNumber] = await attestor.attestationOf(proofHash);
       if (attester !== ethers.ZeroAddress) {
         say(`Already attested: ${p.file} (proof hash ${proofHash}, block ${blockNumber})`);
+        already++;
+        continue;
+      }
+      if (!(await verifierAccepts(provider, call))) {
+        say(`Not attested: ${p.file}: rejected by its verifier ${call.address}`);
+        rejected++;
         continue;
       }
       const label = `${process.env.SESSION_ID || 'local'}/${p.file}`;
-      const tx = await attestor.attest(proofHash, label, { nonce: nonce++ });
+      const tx = await attestor.attestVerified(call.address, call.data, label, { nonce: nonce++ });
       say(`Transaction sent: ${tx.hash}${explorerSuffix(tx.hash)}`);
       sent.push({ p, tx });
     }
@@ -100,10 +128,11 @@ async function main() {
         failures++;
       }
     }
-    say(`${sent.length - failures} proofs attested, ${proofs.length - sent.length} already attested`);
-    return failures ? 1 : 0;
+    say(`${sent.length - failures} proofs attested, ${already} already attested, ${rejected} rejected`);
+    return failures || rejected ? 1 : 0;
   } finally {
     provider.destroy();
+    await releaseCurve();
   }
 }
 

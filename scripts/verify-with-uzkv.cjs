@@ -5,7 +5,7 @@
 // Environment: WORKDIR (required), ZK_DIR (the groth16/plonk setup, default
 // <repo>/var/zk), STARK_BIN (the STARK tool, see lib/stark.cjs); RPC_URL and
 // DEPLOYMENT_FILE (written by `scripts/chain start`) to measure the on-chain
-// gas of groth16 and plonk verification.
+// verification gas.
 //
 // Each proof is verified off-chain: groth16 and plonk with snarkjs against
 // the setup's verification key, stark with the project's C verifier against
@@ -19,9 +19,13 @@
 //   eth_estimateGas gives the gas of that verification transaction:
 //     <circuit>: <N> gas
 //     Total verification gas: <N> gas
-//   stark (always; there is no on-chain STARK verifier to measure): the
-//   EIP-2028 calldata gas of submitting the proof's bytes:
-//     <name>: <N> gas (calldata of the proof bytes; no on-chain STARK verifier)
+//   stark, with RPC_URL and DEPLOYMENT_FILE: each proof is sent to the
+//   deployed StarkVerifier, which must accept it (it reverts otherwise), and
+//   eth_estimateGas gives the gas of that verification transaction:
+//     <name>: <N> gas (on-chain verification, calldata included)
+//     Total verification gas: <N> gas
+//   stark without a chain: the EIP-2028 calldata gas of the proof's bytes:
+//     <name>: <N> gas (calldata of the proof bytes; no chain to verify on)
 //     Total calldata gas: <N> gas
 // and finally:
 //   Circuits verified: <count>

@@ -79,7 +79,8 @@ function artifact(name) {
 }
 
 // The deployment file `scripts/chain start` writes:
-//   { rpcUrl, chainId, setupId, attestor, verifiers: { <circuit>: { <type>: address } } }
+//   { rpcUrl, chainId, setupId, attestor, verifiers: { <circuit>: { <type>: address } },
+//     starkVerifier }
 function readDeployment(file) {
   let d;
   try {
@@ -91,4 +92,32 @@ function readDeployment(file) {
   return d;
 }
 
-module.exports = { RPC_TIMEOUT_MS, rpc, connect, withDeadline, walletFromKey, artifact, readDeployment };
+// The verification gas of each proof: calls is [{ p, address, data }], each
+// an ABI-encoded call of a verifier that returns bool. eth_call must return
+// true (a revert or false is reported through rejected(p, why)), and
+// eth_estimateGas prices that transaction, calldata included. With
+// revertsOnReject (a verifier that never returns false), the estimate's
+// success alone stands for the call. Prints `<name>: <N> gas<suffix>` per
+// proof; returns the total.
+async function verificationGas(provider, calls, { say, rejected }, { suffix = '', revertsOnReject = false } = {}) {
+  let total = 0n;
+  for (const { p, address, data } of calls) {
+    let gas;
+    try {
+      if (!revertsOnReject && BigInt(await provider.call({ to: address, data })) !== 1n) {
+        rejected(p, `the verifier at ${address} returned false`);
+        continue;
+      }
+      gas = await provider.estimateGas({ to: address, data });
+    } catch (e) {
+      if (/timeout|unreachable/i.test(e.message)) throw e;
+      rejected(p, `the verifier at ${address} reverted: ${e.shortMessage || e.message}`);
+      continue;
+    }
+    total += gas;
+    say(`${p.name}: ${gas} gas${suffix}`);
+  }
+  return total;
+}
+
+module.exports = { RPC_TIMEOUT_MS, rpc, connect, withDeadline, walletFromKey, artifact, readDeployment, verificationGas };

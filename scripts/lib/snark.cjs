@@ -32,48 +32,53 @@ function parseCallData(text) {
   return JSON.parse(`[${text.replace(/\]\s*\[/g, '],[')}]`);
 }
 
-// Gas of verifying each proof with its deployed verifier: eth_call must
-// return true, and eth_estimateGas prices that transaction. Prints
-// `<circuit>: <N> gas` per proof and the total last; calls rejected(p, why)
-// for a proof the contract refuses. Only with RPC_URL and DEPLOYMENT_FILE.
-async function onChainGas(type, setup, verified, { say, rejected }) {
+// The ABI-encoded verifyProof call of `name`'s deployed `type` verifier for
+// a proof and its public signals: { address, data }.
+async function snarkVerifyCall(type, name, proof, publicSignals, deployment) {
+  const { ethers } = require('ethers');
+  const { artifact } = require('./eth.cjs');
+  const address = (deployment.verifiers[name] || {})[type];
+  if (!address) throw new Error(`the deployment has no ${type} verifier for ${name}`);
+  const iface = new ethers.Interface(artifact(zk.verifierContractName(name, type)).abi);
+  const args = parseCallData(await snarkjs()[type].exportSolidityCallData(proof, publicSignals));
+  return { address, data: iface.encodeFunctionData('verifyProof', args) };
+}
+
+// A deployment (from `where`) must come from the current setup.
+function assertSameSetup(setup, deployment, where) {
+  if (deployment.setupId !== setup.setupId) {
+    throw new Error(
+      `the verifiers in ${where} were deployed from another zk setup (${deployment.setupId}, current ${setup.setupId}): restart the chain`,
+    );
+  }
+  return deployment;
+}
+
+// Gas of verifying each proof with its deployed verifier (eth.cjs,
+// verificationGas). Prints `<circuit>: <N> gas` per proof and the total
+// last. Only with RPC_URL and DEPLOYMENT_FILE.
+async function onChainGas(type, setup, verified, out) {
   const rpcUrl = process.env.RPC_URL;
   const deploymentFile = process.env.DEPLOYMENT_FILE;
   if (!rpcUrl || verified.length === 0) return;
   if (!deploymentFile) {
-    say('Gas: not measured (RPC_URL is set but DEPLOYMENT_FILE is not, so the verifier contracts are unknown)');
+    out.say('Gas: not measured (RPC_URL is set but DEPLOYMENT_FILE is not, so the verifier contracts are unknown)');
     return;
   }
-  const { ethers } = require('ethers');
-  const { connect, readDeployment, artifact } = require('./eth.cjs');
-  const deployment = readDeployment(deploymentFile);
-  if (deployment.setupId !== setup.setupId) {
-    throw new Error(
-      `the verifiers in ${deploymentFile} were deployed from another zk setup (${deployment.setupId}, current ${setup.setupId}): restart the chain`,
-    );
-  }
+  const { connect, verificationGas, readDeployment } = require('./eth.cjs');
+  const deployment = assertSameSetup(setup, readDeployment(deploymentFile), deploymentFile);
   const { provider } = await connect(rpcUrl);
-  let total = 0n;
+  let total;
   try {
+    const calls = [];
     for (const p of verified) {
-      const address = (deployment.verifiers[p.name] || {})[type];
-      if (!address) throw new Error(`${deploymentFile} has no ${type} verifier for ${p.name}`);
-      const iface = new ethers.Interface(artifact(zk.verifierContractName(p.name, type)).abi);
-      const args = parseCallData(await snarkjs()[type].exportSolidityCallData(p.data.proof, p.data.publicSignals));
-      const data = iface.encodeFunctionData('verifyProof', args);
-      const [accepted] = iface.decodeFunctionResult('verifyProof', await provider.call({ to: address, data }));
-      if (!accepted) {
-        rejected(p, `the verifier at ${address} returned false`);
-        continue;
-      }
-      const gas = await provider.estimateGas({ to: address, data });
-      total += gas;
-      say(`${p.name}: ${gas} gas`);
+      calls.push({ p, ...(await snarkVerifyCall(type, p.name, p.data.proof, p.data.publicSignals, deployment)) });
     }
+    total = await verificationGas(provider, calls, out);
   } finally {
     provider.destroy();
   }
-  say(`Total verification gas: ${total} gas`);
+  out.say(`Total verification gas: ${total} gas`);
 }
 
 // The system entry (see lib/systems.cjs) for snarkjs' `type`.
@@ -130,6 +135,12 @@ function snarkSystem(type) {
       }
       if (!ok) return { ok: false, why: 'the proof does not verify against the verification key' };
       return { ok: true, data: { proof, publicSignals } };
+    },
+
+    // The on-chain verification call of a proof's files (for the Attestor).
+    async verifyCall(name, files, deployment) {
+      assertSameSetup(loadSetupOrThrow(), deployment, 'the deployment file');
+      return snarkVerifyCall(type, name, readJson(files.proof), readJson(files.public), deployment);
     },
 
     async reportGas(setup, verified, out) {

@@ -10,9 +10,15 @@
 // y". A statement is (N, y); x stays secret. We prove three statements per
 // run; see STATEMENTS for which and why.
 //
-// There is no STARK verifier contract on the chain, so no verification gas
-// exists to measure. What a STARK proof does cost on-chain is the calldata of
-// submitting its bytes, and that is the gas figure reported, labelled so.
+// Proofs use parameter set 1 (28 queries; 99 bits conjectured, 56-57
+// provable). Set 2 (102 queries, 100 provable bits) proves as fast, but its
+// 2^16-step proof costs ~28M gas to verify on-chain (eth_estimateGas on
+// ganache) and ~30 s of the local chain's time to estimate and check, the
+// whole verify phase's budget; docs/stark.md has the figures. With a chain (RPC_URL and DEPLOYMENT_FILE), the
+// verify phase measures each proof's verification gas against the deployed
+// StarkVerifier contract (contracts/StarkVerifier.sol) with eth_estimateGas,
+// calldata included, after eth_call accepted the proof; without one it
+// reports the calldata gas of the proof bytes, labelled so.
 
 const fs = require('fs');
 const path = require('path');
@@ -32,6 +38,11 @@ const STATEMENTS = [
   { name: 'hash_chain_8192', steps: 8192 },
   { name: 'hash_chain_65536', steps: 65536 },
 ];
+
+// The parameter set the pipeline proves with (`stark prove --params`).
+const PARAMS = 1;
+// eth_estimateGas of a 2^16-step proof takes seconds on ganache.
+const CHAIN_TIMEOUT_MS = 25000;
 
 // Limits per call, below the phases' timeouts (generate 60 s, verify 30 s),
 // so a stuck tool ends with a message rather than the phase being killed.
@@ -127,7 +138,7 @@ const starkSystem = {
     note(`new random secret, ${steps} steps`);
     const r = await runTool(
       tool,
-      ['prove', '--steps', String(steps), '--random', '--out', files.proof, '--statement-out', files.public],
+      ['prove', '--steps', String(steps), '--random', '--params', String(PARAMS), '--out', files.proof, '--statement-out', files.public],
       PROVE_TIMEOUT_MS,
     );
     if (r.code !== 0) {
@@ -166,21 +177,60 @@ const starkSystem = {
     }
     const r = await runTool(tool, ['verify', files.proof, '--statement', files.public], VERIFY_TIMEOUT_MS);
     if (r.code !== 0) return { ok: false, why: toolReason(r) };
-    return { ok: true, data: { bytes: fs.readFileSync(files.proof) } };
+    return { ok: true, data: { bytes: fs.readFileSync(files.proof), statement: claimed } };
   },
 
-  // `<name>: <N> gas (calldata ...)` per proof, then the total: always the
-  // last line that mentions gas. It needs no chain, so it is always printed.
-  async reportGas(tool, verified, { say }) {
+  // The on-chain verification call of a proof's files: StarkVerifier.verify
+  // with the statement file's parameter set, steps and output.
+  async verifyCall(name, files, deployment) {
+    return starkVerifyCall(fs.readFileSync(files.proof), JSON.parse(fs.readFileSync(files.public, 'utf8')), deployment);
+  },
+
+  // With a chain: `<name>: <N> gas (on-chain verification, calldata
+  // included)` per proof, then `Total verification gas`. Without one:
+  // `<name>: <N> gas (calldata of the proof bytes; ...)` and `Total calldata
+  // gas`. The total is always the last line that mentions gas.
+  async reportGas(tool, verified, out) {
     if (verified.length === 0) return;
+    if (process.env.RPC_URL && process.env.DEPLOYMENT_FILE) {
+      await onChainGas(verified, out);
+      return;
+    }
     let total = 0;
     for (const p of verified) {
       const gas = calldataGas(p.data.bytes);
       total += gas;
-      say(`${p.name}: ${gas} gas (calldata of the proof bytes; no on-chain STARK verifier)`);
+      out.say(`${p.name}: ${gas} gas (calldata of the proof bytes; no chain to verify on)`);
     }
-    say(`Total calldata gas: ${total} gas`);
+    out.say(`Total calldata gas: ${total} gas`);
   },
 };
 
-module.exports = { STATEMENTS, TOOL_CANDIDATES, findTool, calldataGas, starkSystem };
+// StarkVerifier.verify(proof, params, steps, y0, y1) for a proof and its
+// statement: { address, data }.
+function starkVerifyCall(bytes, statement, deployment) {
+  const { ethers } = require('ethers');
+  const { artifact } = require('./eth.cjs');
+  if (!deployment.starkVerifier) throw new Error('the deployment has no StarkVerifier: restart the chain');
+  const iface = new ethers.Interface(artifact('StarkVerifier').abi);
+  const y = BigInt('0x' + statement.output);
+  const args = [bytes, statement.params, statement.steps, y >> 64n, y & ((1n << 64n) - 1n)];
+  return { address: deployment.starkVerifier, data: iface.encodeFunctionData('verify', args) };
+}
+
+async function onChainGas(verified, out) {
+  const { connect, readDeployment, verificationGas } = require('./eth.cjs');
+  const deployment = readDeployment(process.env.DEPLOYMENT_FILE);
+  const { provider } = await connect(process.env.RPC_URL, CHAIN_TIMEOUT_MS);
+  let total;
+  try {
+    const calls = verified.map((p) => ({ p, ...starkVerifyCall(p.data.bytes, p.data.statement, deployment) }));
+    // StarkVerifier reverts on every rejection: the estimate alone decides.
+    total = await verificationGas(provider, calls, out, { suffix: ' (on-chain verification, calldata included)', revertsOnReject: true });
+  } finally {
+    provider.destroy();
+  }
+  out.say(`Total verification gas: ${total} gas`);
+}
+
+module.exports = { STATEMENTS, PARAMS, TOOL_CANDIDATES, findTool, calldataGas, starkSystem, starkVerifyCall };

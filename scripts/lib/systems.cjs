@@ -19,6 +19,10 @@
 //                                 reports a step
 //   prepareVerifying(say)         once per verify run, like prepareProving
 //   verify(ctx, name, files)      { ok: true, data } or { ok: false, why }
+//   verifyCall(name, files, deployment)
+//                                 the proof's on-chain verification:
+//                                 { address, data } of a verifier call that
+//                                 returns true (for Attestor.attestVerified)
 //   reportGas(ctx, verified, out) print `<name>: <N> gas ...` lines and a
 //                                 total, always the last gas line; calls
 //                                 out.rejected(p, why) for a proof a chain

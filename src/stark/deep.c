@@ -13,6 +13,8 @@
  */
 #include "deep.h"
 
+#include <string.h>
+
 struct field_ext deep_draw_point(struct transcript *t)
 {
     for (;;) {
@@ -64,4 +66,38 @@ struct field_ext deep_eval(const struct deep *d, const uint64_t trace[AIR_WIDTH]
     num = field_ext_sub(num, d->at_z);
     num_next = field_ext_sub(num_next, d->at_omega_z);
     return field_ext_add(field_ext_mul(num, inv_x_z), field_ext_mul(num_next, inv_x_omega_z));
+}
+
+struct field_ext deep_ood_composition(const struct air *air, const struct air_coeffs *ac,
+                                      unsigned log_steps, struct field_ext z,
+                                      const struct deep_ood *ood, const uint64_t y[2])
+{
+    uint64_t last_point = field_inv(field_root_of_unity(log_steps));
+    struct field_ext z_t = field_ext_pow(z, (uint64_t)1 << log_steps);
+    struct field_ext one = field_ext_from_base(1);
+    struct field_ext z_last = field_ext_sub(z, field_ext_from_base(last_point));
+    struct air_frame f;
+    struct air_divisors d;
+
+    memcpy(f.cur, ood->trace, sizeof(f.cur));
+    memcpy(f.next, ood->trace_next, sizeof(f.next));
+    air_periodic_at(air, log_steps, z, f.rc);
+    /* z is outside F_p, so none of these is zero. */
+    d.transition = field_ext_mul(z_last, field_ext_inv(field_ext_sub(z_t, one)));
+    d.first_row = field_ext_inv(field_ext_sub(z, one));
+    d.last_row = field_ext_inv(z_last);
+    return air_compose(ac, &f, &d, y);
+}
+
+struct field_ext deep_ood_chunked(const struct deep_ood *ood, struct field_ext z,
+                                  unsigned log_steps)
+{
+    struct field_ext z_t = field_ext_pow(z, (uint64_t)1 << log_steps);
+    struct field_ext chunked = {0, 0}, power = field_ext_from_base(1);
+
+    for (unsigned i = 0; i < AIR_CHUNKS; i++) {
+        chunked = field_ext_add(chunked, field_ext_mul(power, ood->chunks[i]));
+        power = field_ext_mul(power, z_t);
+    }
+    return chunked;
 }

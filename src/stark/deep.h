@@ -61,4 +61,16 @@ struct field_ext deep_eval(const struct deep *d, const uint64_t trace[AIR_WIDTH]
                            const struct field_ext chunks[AIR_CHUNKS], struct field_ext inv_x_z,
                            struct field_ext inv_x_omega_z);
 
+/*
+ * The out-of-domain check's two sides: the AIR's composition at z computed
+ * from the claimed t_j(z), t_j(omega z) (y is the statement's output), and
+ * the claimed chunks combined, sum_i z^(iT) H_i(z). An honest proof makes
+ * them equal.
+ */
+struct field_ext deep_ood_composition(const struct air *air, const struct air_coeffs *ac,
+                                      unsigned log_steps, struct field_ext z,
+                                      const struct deep_ood *ood, const uint64_t y[2]);
+struct field_ext deep_ood_chunked(const struct deep_ood *ood, struct field_ext z,
+                                  unsigned log_steps);
+
 #endif

@@ -2,8 +2,19 @@
  * main: the `stark` command line tool.
  *
  *   stark prove --steps N (--input HEX | --random) --out FILE.ub
- *               [--statement-out FILE.json]
- *   stark verify FILE.ub [--statement FILE.json]
+ *               [--statement-out FILE.json] [--params 1|2]
+ *   stark verify FILE.ub (--statement FILE.json | --print-statement)
+ *               [--params 1|2]
+ *
+ * --params picks the parameter set (params.h): 1 (the default, 99 bits
+ * conjectured) or 2 (100 bits provable). verify uses the set named by
+ * --params, else by the statement file, else set 1, and rejects a proof
+ * made with any other.
+ *
+ * verify checks a proof against a statement the caller trusts: without one
+ * a valid proof only shows that *some* statement was proved, so it is
+ * refused unless --print-statement asks for exactly that, and then the exit
+ * status is 0 only after the proved statement (JSON) was written to stdout.
  *
  * Exit status: 0 proved / valid; 1 the proof is invalid (or proving failed);
  * 2 usage or input error (bad arguments, unreadable or malformed files).
@@ -40,8 +51,9 @@ enum { EXIT_VALID = 0, EXIT_INVALID = 1, EXIT_USAGE = 2 };
 
 static const char main_usage[] =
         "usage: stark prove --steps N (--input HEX | --random) --out FILE.ub\n"
-        "                   [--statement-out FILE.json]\n"
-        "       stark verify FILE.ub [--statement FILE.json]\n"
+        "                   [--statement-out FILE.json] [--params 1|2]\n"
+        "       stark verify FILE.ub (--statement FILE.json | --print-statement)\n"
+        "                   [--params 1|2]\n"
         "N is a power of two from 64 to 1048576 (the chain's states); HEX is\n"
         "32 hex digits, two words below 2^64 - 2^32 + 1.\n";
 
@@ -130,6 +142,21 @@ static int main_parse_steps(const char *s, unsigned *log_steps)
     return statement_log2_steps(v, log_steps);
 }
 
+/* "1" or "2": the parameter set, or NULL. */
+static const struct params *main_parse_params(const char *s)
+{
+    if (s[0] == '\0' || s[1] != '\0')
+        return NULL;
+    return params_by_id((unsigned)(s[0] - '0'));
+}
+
+/* "parameter set 1, 99-bit security, 57 bits provable" for 2^log_steps steps. */
+static void main_print_security(const struct params *p, unsigned log_steps)
+{
+    printf("parameter set %u, %u-bit security, %u bits provable", (unsigned)p->id,
+           params_security_bits(p, log_steps), params_proven_bits(p, log_steps));
+}
+
 /* Two uniform words below p, by rejection. */
 static int main_random_input(uint64_t x[2])
 {
@@ -147,7 +174,7 @@ static int main_random_input(uint64_t x[2])
 static int main_prove(int argc, char **argv)
 {
     const struct params *p = params_default();
-    const char *steps = NULL, *input = NULL, *out = NULL, *st_out = NULL;
+    const char *steps = NULL, *input = NULL, *out = NULL, *st_out = NULL, *set = NULL;
     int random = 0;
     unsigned log_steps;
     uint64_t x[2];
@@ -168,6 +195,8 @@ static int main_prove(int argc, char **argv)
             slot = &out;
         else if (strcmp(argv[i], "--statement-out") == 0)
             slot = &st_out;
+        else if (strcmp(argv[i], "--params") == 0)
+            slot = &set;
         else if (strcmp(argv[i], "--random") == 0)
             random = 1;
         else
@@ -182,8 +211,10 @@ static int main_prove(int argc, char **argv)
         return main_usage_error("prove needs --steps, --out and one of --input or --random", NULL);
     if (main_parse_steps(steps, &log_steps) != 0)
         return main_usage_error("--steps is not a power of two from 64 to 1048576", steps);
+    if (set != NULL && (p = main_parse_params(set)) == NULL)
+        return main_usage_error("--params is not a parameter set (1 or 2)", set);
     if (input != NULL) {
-        if (statement_words_from_hex(input, x, err) != 0)
+        if (statement_input_from_hex(input, x, err) != 0)
             return main_usage_error("--input", err);
     } else if (main_random_input(x) != 0) {
         fprintf(stderr, "stark: getrandom failed: %s\n", strerror(errno));
@@ -217,15 +248,20 @@ static int main_prove(int argc, char **argv)
     }
     statement_words_to_hex(pr->statement.output, hex);
     printf("stark: proved %lu steps, output %s\n", 1ul << log_steps, hex);
-    printf("stark: wrote %s (%zu bytes, %u-bit security) in %.3f s\n", out, len,
-           params_security_bits(p, log_steps), main_now() - t0);
+    printf("stark: wrote %s (%zu bytes, ", out, len);
+    main_print_security(p, log_steps);
+    printf(") in %.3f s\n", main_now() - t0);
     free(bytes);
     proof_free(pr);
     return EXIT_VALID;
 }
 
-static int main_load_statement(const char *path, const struct params *p, struct statement *st,
-                               char *err)
+/*
+ * Reads the statement file; *p becomes the set it names unless the command
+ * line chose one (fixed), which the file must then agree with.
+ */
+static int main_load_statement(const char *path, const struct params **p, int fixed,
+                               struct statement *st, char *err)
 {
     uint8_t *text;
     size_t len;
@@ -236,22 +272,26 @@ static int main_load_statement(const char *path, const struct params *p, struct 
         return -1;
     rc = statement_from_json((const char *)text, len, st, &id, err);
     free(text);
-    if (rc == 0 && id != 0 && id != p->id) {
+    if (rc != 0 || id == 0 || id == (*p)->id)
+        return rc;
+    if (fixed || params_by_id(id) == NULL) {
         error_set(err, "statement is for parameter set %u, this verifier uses %u", (unsigned)id,
-                  (unsigned)p->id);
+                  (unsigned)(*p)->id);
         return -1;
     }
-    return rc;
+    *p = params_by_id(id);
+    return 0;
 }
 
 static int main_verify(int argc, char **argv)
 {
     const struct params *p = params_default();
-    const char *file = NULL, *st_path = NULL;
+    const char *file = NULL, *st_path = NULL, *set = NULL;
+    int print = 0;
     struct statement expected, proved;
     uint8_t *bytes;
     size_t len;
-    char err[ERROR_MAX], hex[STATEMENT_HEX_LEN + 1];
+    char err[ERROR_MAX], hex[STATEMENT_HEX_LEN + 1], json[STATEMENT_JSON_MAX];
     int rc;
 
     for (int i = 0; i < argc; i++) {
@@ -259,6 +299,12 @@ static int main_verify(int argc, char **argv)
             if (i + 1 == argc)
                 return main_usage_error("missing value for", argv[i]);
             st_path = argv[++i];
+        } else if (strcmp(argv[i], "--params") == 0) {
+            if (i + 1 == argc)
+                return main_usage_error("missing value for", argv[i]);
+            set = argv[++i];
+        } else if (strcmp(argv[i], "--print-statement") == 0) {
+            print = 1;
         } else if (argv[i][0] == '-' || file != NULL) {
             return main_usage_error("unexpected argument", argv[i]);
         } else {
@@ -267,7 +313,11 @@ static int main_verify(int argc, char **argv)
     }
     if (file == NULL)
         return main_usage_error("verify needs a proof file", NULL);
-    if (st_path != NULL && main_load_statement(st_path, p, &expected, err) != 0) {
+    if ((st_path == NULL) == !print)
+        return main_usage_error("verify needs one of --statement FILE or --print-statement", NULL);
+    if (set != NULL && (p = main_parse_params(set)) == NULL)
+        return main_usage_error("--params is not a parameter set (1 or 2)", set);
+    if (st_path != NULL && main_load_statement(st_path, &p, set != NULL, &expected, err) != 0) {
         fprintf(stderr, "stark: %s\n", err);
         return EXIT_USAGE;
     }
@@ -281,9 +331,20 @@ static int main_verify(int argc, char **argv)
         fprintf(stderr, "stark: invalid proof: %s\n", err);
         return EXIT_INVALID;
     }
+    if (print) {
+        /* The statement is the result: exit 0 only once it is out. */
+        size_t n = statement_to_json(&proved, p, json);
+
+        if (n == 0 || fwrite(json, 1, n, stdout) != n || fflush(stdout) != 0) {
+            fprintf(stderr, "stark: cannot write the statement: %s\n", strerror(errno));
+            return EXIT_USAGE;
+        }
+        return EXIT_VALID;
+    }
     statement_words_to_hex(proved.output, hex);
-    printf("stark: valid proof of %lu steps, output %s (%u-bit security)\n",
-           1ul << proved.log_steps, hex, params_security_bits(p, proved.log_steps));
+    printf("stark: valid proof of %lu steps, output %s (", 1ul << proved.log_steps, hex);
+    main_print_security(p, proved.log_steps);
+    printf(")\n");
     return EXIT_VALID;
 }
 

@@ -29,6 +29,12 @@ struct params {
 /* Parameter set 1: blowup 8, 28 queries, 16 grinding bits, FRI folds by 8. */
 const struct params *params_default(void);
 
+/*
+ * A set by id: 1, or 2 (as set 1 with 102 queries: 100 provable bits);
+ * NULL for any other id.
+ */
+const struct params *params_by_id(unsigned id);
+
 /* 0 if the values are within what the code supports; else -1 and a reason. */
 int params_check(const struct params *p, char *err);
 
@@ -37,5 +43,14 @@ int params_check(const struct params *p, char *err);
  * derivation in params.c and docs/stark.md.
  */
 unsigned params_security_bits(const struct params *p, unsigned log_trace);
+
+/*
+ * Provable security in bits (params.c has the formulas): in the list-decoding
+ * regime (Johnson bound), in the unique-decoding regime, and the better of
+ * the two.
+ */
+unsigned params_list_decoding_bits(const struct params *p, unsigned log_trace);
+unsigned params_unique_decoding_bits(const struct params *p, unsigned log_trace);
+unsigned params_proven_bits(const struct params *p, unsigned log_trace);
 
 #endif

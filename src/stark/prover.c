@@ -47,7 +47,9 @@ struct prover {
     struct ntt_plan *plan;
     struct air air;
     struct transcript t;
+    struct air_coeffs ac;
     struct proof *proof;
+    int ood_lie; /* tests only: the trace column whose t_j(z) is misstated, or -1 */
 
     uint64_t *coeffs[AIR_WIDTH];    /* trace polynomials */
     uint64_t *trace_lde[AIR_WIDTH]; /* ... on the LDE coset */
@@ -201,7 +203,6 @@ out:
 static int prover_commit_composition(struct prover *pv, char *err)
 {
     unsigned log_comp = pv->log_steps + AIR_LOG_CHUNKS;
-    struct air_coeffs ac;
     struct field_ext *comp = mem_zalloc((size_t)1 << log_comp, sizeof(*comp));
     struct field_ext row[AIR_CHUNKS];
     uint8_t leaf[PROOF_CHUNKS_LEAF_BYTES];
@@ -210,8 +211,8 @@ static int prover_commit_composition(struct prover *pv, char *err)
         error_set(err, "out of memory");
         return -1;
     }
-    air_draw_coeffs(&pv->t, &ac);
-    if (prover_composition_values(pv, &ac, comp, err) != 0) {
+    air_draw_coeffs(&pv->t, &pv->ac);
+    if (prover_composition_values(pv, &pv->ac, comp, err) != 0) {
         free(comp);
         return -1;
     }
@@ -246,6 +247,23 @@ static int prover_commit_composition(struct prover *pv, char *err)
     return 0;
 }
 
+/*
+ * Tests only: misstate t_j(z) for one column and H_0(z) with it, so that the
+ * out-of-domain AIR check still holds. Only FRI can notice: D is then no
+ * polynomial of degree < T.
+ */
+static void prover_lie_at_z(struct prover *pv, struct field_ext z, struct deep_ood *ood)
+{
+    struct field_ext composed, rest;
+
+    ood->trace[pv->ood_lie] = field_ext_add(ood->trace[pv->ood_lie], field_ext_from_base(1));
+    composed = deep_ood_composition(&pv->air, &pv->ac, pv->log_steps, z, ood,
+                                    pv->proof->statement.output);
+    ood->chunks[0] = (struct field_ext){0, 0};
+    rest = deep_ood_chunked(ood, z, pv->log_steps);
+    ood->chunks[0] = field_ext_sub(composed, rest);
+}
+
 /* Step 4 and 5: out-of-domain values, then D on the LDE coset. */
 static int prover_deep(struct prover *pv, struct field_ext **out, char *err)
 {
@@ -274,6 +292,8 @@ static int prover_deep(struct prover *pv, struct field_ext **out, char *err)
     }
     for (unsigned i = 0; i < AIR_CHUNKS; i++)
         ood->chunks[i] = field_ext_poly_eval(pv->chunk_coeffs[i], pv->n_trace, z);
+    if (pv->ood_lie >= 0)
+        prover_lie_at_z(pv, z, ood);
     deep_init(&deep, &pv->t, z, pv->omega, ood);
 
     for (size_t i = 0; i < pv->n_lde; i++) {
@@ -320,9 +340,12 @@ static void prover_open(struct prover *pv)
     }
 }
 
-/* The protocol; claimed is NULL for the chain's own output. */
+/*
+ * The protocol; claimed is NULL for the chain's own output, ood_lie -1 for
+ * the truth at z.
+ */
 static int prover_run(const struct params *p, const uint64_t state0[AIR_STATE], unsigned log_steps,
-                      const uint64_t *claimed, struct proof **out, char *err)
+                      const uint64_t *claimed, int ood_lie, struct proof **out, char *err)
 {
     struct prover pv;
     struct field_ext *d = NULL;
@@ -334,6 +357,7 @@ static int prover_run(const struct params *p, const uint64_t state0[AIR_STATE], 
     if (pv.proof == NULL)
         return -1;
     pv.params = p;
+    pv.ood_lie = ood_lie;
     pv.log_steps = log_steps;
     pv.log_lde = pv.proof->layout.log_lde;
     pv.n_trace = (size_t)1 << log_steps;
@@ -355,10 +379,15 @@ static int prover_run(const struct params *p, const uint64_t state0[AIR_STATE], 
         goto out;
     if (prover_deep(&pv, &d, err) != 0)
         goto out;
-    /* fri_prove takes d whatever happens. */
-    if (fri_prove(&pv.fri, &pv.proof->layout.fri, d, pv.h, &pv.t, pv.plan, &pv.proof->fri, err) !=
-        0)
+    /*
+     * fri_prove takes d whatever happens. A lie at z leaves D above its
+     * degree bound (1); the lying prover sends the truncated remainder.
+     */
+    rc = fri_prove(&pv.fri, &pv.proof->layout.fri, d, pv.h, &pv.t, pv.plan, &pv.proof->fri, err);
+    if (rc != 0 && !(rc == 1 && ood_lie >= 0)) {
+        rc = -1;
         goto out;
+    }
     pv.proof->nonce = transcript_grind(&pv.t, p->grinding_bits);
     prover_open(&pv);
     *out = pv.proof;
@@ -381,11 +410,25 @@ int prover_prove(const struct params *p, const uint64_t x[2], unsigned log_steps
         return -1;
     }
     air_initial_state(x, state0);
-    return prover_run(p, state0, log_steps, NULL, out, err);
+    return prover_run(p, state0, log_steps, NULL, -1, out, err);
 }
 
 int prover_prove_claim(const struct params *p, const uint64_t state0[AIR_STATE], unsigned log_steps,
                        const uint64_t claimed[2], struct proof **out, char *err)
 {
-    return prover_run(p, state0, log_steps, claimed, out, err);
+    return prover_run(p, state0, log_steps, claimed, -1, out, err);
+}
+
+int prover_prove_ood_lie(const struct params *p, const uint64_t x[2], unsigned log_steps,
+                         unsigned column, struct proof **out, char *err)
+{
+    uint64_t state0[AIR_STATE];
+
+    *out = NULL;
+    if (column >= AIR_WIDTH) {
+        error_set(err, "no trace column %u", column);
+        return -1;
+    }
+    air_initial_state(x, state0);
+    return prover_run(p, state0, log_steps, NULL, (int)column, out, err);
 }

@@ -27,4 +27,13 @@ int prover_prove(const struct params *p, const uint64_t x[2], unsigned log_steps
 int prover_prove_claim(const struct params *p, const uint64_t state0[AIR_STATE], unsigned log_steps,
                        const uint64_t claimed[2], struct proof **out, char *err);
 
+/*
+ * For tests of the verifier only: a prover that lies about the out-of-domain
+ * values. It misstates t_column(z) and adjusts H_0(z) so that the AIR check
+ * at z still passes, then carries on with D, FRI and the openings as if
+ * nothing happened. Such a proof must not verify (FRI rejects it).
+ */
+int prover_prove_ood_lie(const struct params *p, const uint64_t x[2], unsigned log_steps,
+                         unsigned column, struct proof **out, char *err);
+
 #endif

@@ -18,7 +18,7 @@ STARK_CC ?= $(CC)
 STARK_FUZZ_CC ?= clang
 STARK_FUZZ_TIME ?= 20
 STARK_CRYPTO_CFLAGS := $(shell pkg-config --cflags libcrypto)
-STARK_CRYPTO_LIBS := $(shell pkg-config --libs libcrypto)
+STARK_CRYPTO_LIBS := $(shell pkg-config --libs libcrypto) -lm
 STARK_CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 STARK_WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2

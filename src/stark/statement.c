@@ -4,7 +4,8 @@
  * The JSON reader is deliberately tiny: the statement file has a fixed,
  * flat shape written by this tool, so the parser accepts exactly that shape
  * (an object of string and integer members) and rejects everything else with
- * a message naming what it found. Limits: the whole file is at most 4 KiB
+ * a message naming what it found. The output is exactly 32 lower-case hex
+ * digits, as written: no prefix, no upper case. Limits: the whole file is at most 4 KiB
  * (checked by the caller), a string at most 64 bytes, an integer at most
  * 10 digits.
  */
@@ -56,17 +57,14 @@ static int statement_hex_digit(char c)
         return c - '0';
     if (c >= 'a' && c <= 'f')
         return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
     return -1;
 }
 
+/* Exactly 32 lower-case hex digits: the one spelling the tool writes. */
 int statement_words_from_hex(const char *hex, uint64_t w[2], char *err)
 {
-    if (hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
-        hex += 2;
     if (strlen(hex) != STATEMENT_HEX_LEN) {
-        error_set(err, "expected %d hex digits", STATEMENT_HEX_LEN);
+        error_set(err, "expected %d hex digits, lower case, no prefix", STATEMENT_HEX_LEN);
         return -1;
     }
     for (int k = 0; k < 2; k++) {
@@ -76,7 +74,7 @@ int statement_words_from_hex(const char *hex, uint64_t w[2], char *err)
             int d = statement_hex_digit(hex[16 * k + i]);
 
             if (d < 0) {
-                error_set(err, "not a hex digit: '%c'", hex[16 * k + i]);
+                error_set(err, "not a lower-case hex digit: '%c'", hex[16 * k + i]);
                 return -1;
             }
             v = (v << 4) | (uint64_t)d;
@@ -88,6 +86,23 @@ int statement_words_from_hex(const char *hex, uint64_t w[2], char *err)
         w[k] = v;
     }
     return 0;
+}
+
+int statement_input_from_hex(const char *hex, uint64_t w[2], char *err)
+{
+    char lower[STATEMENT_HEX_LEN + 1];
+    size_t n;
+
+    if (hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
+        hex += 2;
+    n = strlen(hex);
+    if (n != STATEMENT_HEX_LEN) {
+        error_set(err, "expected %d hex digits", STATEMENT_HEX_LEN);
+        return -1;
+    }
+    for (size_t i = 0; i <= n; i++)
+        lower[i] = (hex[i] >= 'A' && hex[i] <= 'F') ? (char)(hex[i] - 'A' + 'a') : hex[i];
+    return statement_words_from_hex(lower, w, err);
 }
 
 size_t statement_to_json(const struct statement *st, const struct params *p,

@@ -36,9 +36,15 @@ int statement_equal(const struct statement *a, const struct statement *b);
 /* The first transcript step of prover and verifier alike. */
 void statement_bind(const struct statement *st, const struct params *p, struct transcript *t);
 
-/* Two field elements <-> 32 hex digits (an optional 0x prefix is accepted). */
+/*
+ * Two field elements <-> 32 hex digits. statement_words_from_hex() takes
+ * exactly what statement_words_to_hex() writes (lower case, no prefix): the
+ * statement file's output. statement_input_from_hex() is the command line's
+ * --input: an optional 0x/0X prefix and either case.
+ */
 void statement_words_to_hex(const uint64_t w[2], char out[STATEMENT_HEX_LEN + 1]);
 int statement_words_from_hex(const char *hex, uint64_t w[2], char *err);
+int statement_input_from_hex(const char *hex, uint64_t w[2], char *err);
 
 /* log2 of a valid step count (a power of two in range); -1 otherwise. */
 int statement_log2_steps(unsigned long steps, unsigned *log_steps);

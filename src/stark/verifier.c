@@ -33,28 +33,10 @@ static int verifier_check_ood(const struct proof *pr, const struct air *air,
                               const struct air_coeffs *ac, struct field_ext z, char *err)
 {
     unsigned log_steps = pr->layout.log_steps;
-    uint64_t last_point = field_inv(field_root_of_unity(log_steps));
-    struct field_ext z_t = field_ext_pow(z, (uint64_t)1 << log_steps);
-    struct field_ext one = field_ext_from_base(1);
-    struct field_ext z_last = field_ext_sub(z, field_ext_from_base(last_point));
-    struct field_ext composed = {0, 0}, chunked = {0, 0}, power = one;
-    struct air_frame f;
-    struct air_divisors d;
+    struct field_ext composed =
+            deep_ood_composition(air, ac, log_steps, z, &pr->ood, pr->statement.output);
 
-    memcpy(f.cur, pr->ood.trace, sizeof(f.cur));
-    memcpy(f.next, pr->ood.trace_next, sizeof(f.next));
-    air_periodic_at(air, log_steps, z, f.rc);
-    /* z is outside F_p, so none of these is zero (deep.h). */
-    d.transition = field_ext_mul(z_last, field_ext_inv(field_ext_sub(z_t, one)));
-    d.first_row = field_ext_inv(field_ext_sub(z, one));
-    d.last_row = field_ext_inv(z_last);
-    composed = air_compose(ac, &f, &d, pr->statement.output);
-
-    for (unsigned i = 0; i < AIR_CHUNKS; i++) {
-        chunked = field_ext_add(chunked, field_ext_mul(power, pr->ood.chunks[i]));
-        power = field_ext_mul(power, z_t);
-    }
-    if (!field_ext_eq(composed, chunked)) {
+    if (!field_ext_eq(composed, deep_ood_chunked(&pr->ood, z, log_steps))) {
         error_set(err, "out-of-domain check failed: the trace does not satisfy the AIR");
         return -1;
     }

@@ -180,6 +180,8 @@ test('chain start writes chain.env with the RPC, the development key and the con
       assert.ok(vcode.length > 2, `${c} ${type} verifier deployed`);
     }
   }
+  const scode = await rpc(chainEnv.RPC_URL, 'eth_getCode', [deployment.starkVerifier, 'latest']);
+  assert.ok(scode.length > 2, 'the STARK verifier deployed');
 });
 
 test('generate rejects an unknown proof type with exit status 2', async () => {
@@ -260,11 +262,16 @@ test('attest records every proof in transactions the chain confirms with status 
     const hash = RULES.tx.exec(l)[1];
     assert.ok(l.endsWith(` https://explorer.invalid/tx/${hash}`), `explorer URL appended: ${l}`);
   }
+  const deployment = JSON.parse(fs.readFileSync(chainEnv.DEPLOYMENT_FILE, 'utf8'));
+  const verifiers = CIRCUITS.map((c) => deployment.verifiers[c].groth16.toLowerCase()).sort();
+  const verifiedBy = [];
   for (const hash of mined) {
     const receipt = await rpc(chainEnv.RPC_URL, 'eth_getTransactionReceipt', [hash]);
     assert.equal(receipt.status, '0x1', `receipt of ${hash}`);
     assert.equal(receipt.to.toLowerCase(), chainEnv.ATTESTOR_ADDRESS.toLowerCase());
+    verifiedBy.push(verifierOfReceipt(receipt));
   }
+  assert.deepEqual(verifiedBy.sort(), verifiers, 'each proof was accepted by its own groth16 verifier');
 });
 
 test('attest of the same WORKDIR again reports every proof already attested and sends nothing', async () => {
@@ -293,6 +300,13 @@ test('attest without PRIVATE_KEY exits non-zero with a clear message', async () 
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /PRIVATE_KEY is not set/);
 });
+
+// The verifier in an attestation's VerifiedBy(bytes32 indexed proofHash,
+// address indexed verifier) event, the Attestor's second log.
+function verifierOfReceipt(receipt) {
+  assert.equal(receipt.logs.length, 2, 'Attested and VerifiedBy');
+  return ('0x' + receipt.logs[1].topics[2].slice(26)).toLowerCase();
+}
 
 // ---- stark: the project's C prover and verifier (scripts/lib/stark.cjs) ----
 
@@ -338,20 +352,36 @@ test('generate stark writes three proofs of three hash-chain statements, each an
   assertStarkGenerated(r, work.stark);
 });
 
-test('verify accepts the stark proofs with the C verifier and reports the calldata gas of their bytes, the total last', async () => {
+test('verify accepts the stark proofs with the C verifier and the StarkVerifier contract, and reports their verification gas, the total last', async () => {
   const r = await run('verify-with-uzkv.cjs', [], phaseEnv(work.stark, 'stark', chainEnv), PHASE_TIMEOUT_S.verifying);
   assert.equal(r.code, 0, `exit status; stderr: ${r.stderr}`);
   let total = 0;
   for (const name of STARK_NAMES) {
     assert.ok(r.lines.includes(`✅ ${name} stark proof Verified`), `${name} verified:\n${r.stdout}`);
-    const gas = calldataGasOfFile(starkProof(work.stark, name));
-    assert.ok(r.lines.includes(`${name}: ${gas} gas (calldata of the proof bytes; no on-chain STARK verifier)`), `${name}: ${gas} gas:\n${r.stdout}`);
+    const line = r.lines.find((l) => l.startsWith(`${name}: `) && RULES.gas.test(l));
+    const m = /^\S+: (\d+) gas \(on-chain verification, calldata included\)$/.exec(line || '');
+    assert.ok(m, `${name}: verification gas line:\n${r.stdout}`);
+    const gas = Number(m[1]);
+    // More than the calldata alone, within one block of the local chain.
+    assert.ok(gas > calldataGasOfFile(starkProof(work.stark, name)) && gas < 30000000, `${name}: ${gas} gas`);
     total += gas;
   }
   const gasLines = r.lines.filter((l) => RULES.gas.test(l));
-  assert.equal(gasLines[gasLines.length - 1], `Total calldata gas: ${total} gas`, 'the total is the last gas line');
+  assert.equal(gasLines[gasLines.length - 1], `Total verification gas: ${total} gas`, 'the total is the last gas line');
   assert.equal(extractedGas(r.lines), total, 'phasestream reads the total');
   assert.equal(r.lines[r.lines.length - 1], 'Circuits verified: 3');
+});
+
+test('verify without a chain reports the calldata gas of the stark proof bytes', async () => {
+  const r = await run('verify-with-uzkv.cjs', [], phaseEnv(work.stark, 'stark'), PHASE_TIMEOUT_S.verifying);
+  assert.equal(r.code, 0, `exit status; stderr: ${r.stderr}`);
+  let total = 0;
+  for (const name of STARK_NAMES) {
+    const gas = calldataGasOfFile(starkProof(work.stark, name));
+    assert.ok(r.lines.includes(`${name}: ${gas} gas (calldata of the proof bytes; no chain to verify on)`), `${name}: ${gas} gas:\n${r.stdout}`);
+    total += gas;
+  }
+  assert.equal(extractedGas(r.lines), total, 'phasestream reads the total');
 });
 
 test('verify rejects a stark proof with one byte flipped: the ❌ line, exit status 1, the others still verify', async () => {
@@ -399,8 +429,10 @@ test('verify rejects a valid stark proof renamed as another statement', async ()
   assert.ok(r.lines.includes('Circuits verified: 0'), r.stdout);
 });
 
-test('attest records the keccak256 of each stark proof file in transactions the chain confirms with status 1', async () => {
+test('attest records each stark proof only through the StarkVerifier, under keccak256(verifier || call), in transactions the chain confirms', async () => {
   const { ethers } = require(path.join(SCRIPTS, 'node_modules', 'ethers'));
+  const { starkVerifyCall } = require(path.join(SCRIPTS, 'lib', 'stark.cjs'));
+  const deployment = JSON.parse(fs.readFileSync(chainEnv.DEPLOYMENT_FILE, 'utf8'));
   const r = await run('attest-proofs.cjs', [], phaseEnv(work.stark, 'stark', chainEnv), PHASE_TIMEOUT_S.attesting);
   assert.equal(r.code, 0, r.stderr);
   const sent = r.lines.filter((l) => l.startsWith('Transaction sent: ')).map((l) => RULES.tx.exec(l)[1]);
@@ -412,10 +444,189 @@ test('attest records the keccak256 of each stark proof file in transactions the 
     const receipt = await rpc(chainEnv.RPC_URL, 'eth_getTransactionReceipt', [hash]);
     assert.equal(receipt.status, '0x1', `receipt of ${hash}`);
     assert.equal(receipt.to.toLowerCase(), chainEnv.ATTESTOR_ADDRESS.toLowerCase());
+    assert.equal(verifierOfReceipt(receipt), deployment.starkVerifier.toLowerCase(), 'accepted by the StarkVerifier');
     attested.push(receipt.logs[0].topics[1]); // Attested(bytes32 indexed proofHash, ...)
   }
-  const expected = STARK_NAMES.map((n) => ethers.keccak256(fs.readFileSync(starkProof(work.stark, n))));
-  assert.deepEqual(attested.sort(), expected.sort(), 'the attested hashes are those of the .ub files');
+  const expected = STARK_NAMES.map((n) => {
+    const files = { proof: starkProof(work.stark, n), statement: starkStatement(work.stark, n) };
+    const call = starkVerifyCall(fs.readFileSync(files.proof), files.statement, deployment);
+    return ethers.solidityPackedKeccak256(['address', 'bytes'], [call.address, call.data]);
+  });
+  assert.deepEqual(attested.sort(), expected.sort(), 'the attested hashes name the verifier and the verified call');
+});
+
+test('the Attestor refuses a proof its verifier rejects and a repeated attestation', async () => {
+  const { ethers } = require(path.join(SCRIPTS, 'node_modules', 'ethers'));
+  const { starkVerifyCall } = require(path.join(SCRIPTS, 'lib', 'stark.cjs'));
+  const { connect, walletFromKey, artifact } = require(path.join(SCRIPTS, 'lib', 'eth.cjs'));
+  const deployment = JSON.parse(fs.readFileSync(chainEnv.DEPLOYMENT_FILE, 'utf8'));
+  const { provider } = await connect(chainEnv.RPC_URL);
+  try {
+    const attestor = new ethers.Contract(chainEnv.ATTESTOR_ADDRESS, artifact('Attestor').abi, walletFromKey(chainEnv.PRIVATE_KEY, provider));
+    const statement = starkStatement(work.stark, 'hash_chain_1024');
+    const bytes = fs.readFileSync(starkProof(work.stark, 'hash_chain_1024'));
+    const tampered = Buffer.from(bytes);
+    tampered[tampered.length - 100] ^= 0x01; // a path digest in the last query
+    const bad = starkVerifyCall(tampered, statement, deployment);
+    await assert.rejects(attestor.attestVerified.staticCall(bad.address, bad.data, 'tampered'), /NotVerified/);
+    const wrongStatement = starkVerifyCall(bytes, { ...statement, output: starkStatement(work.stark, 'hash_chain_8192').output }, deployment);
+    await assert.rejects(attestor.attestVerified.staticCall(wrongStatement.address, wrongStatement.data, 'wrong statement'), /NotVerified/);
+    // A verifier of another system does not accept the bytes either.
+    const otherVerifier = deployment.verifiers.poseidon_preimage.groth16;
+    await assert.rejects(attestor.attestVerified.staticCall(otherVerifier, bad.data, 'other verifier'), /NotVerified/);
+    // attest (above) recorded the honest proof: a second time is refused.
+    const good = starkVerifyCall(bytes, statement, deployment);
+    await assert.rejects(attestor.attestVerified.staticCall(good.address, good.data, 'again'), /AlreadyAttested/);
+    assert.equal((await attestor.verifierOf(await attestor.proofHashOf(good.address, good.data))).toLowerCase(), deployment.starkVerifier.toLowerCase());
+  } finally {
+    provider.destroy();
+  }
+});
+
+// ---- the StarkVerifier contract against the C verifier ----
+//
+// One corpus, two verifiers, identical verdicts: honest proofs of several
+// sizes and both parameter sets; single-byte changes in every region of a
+// proof (first and last query), non-canonical and changed field elements,
+// truncation and a trailing byte, bad headers; wrong statements (output,
+// steps, parameter set). The C verdict is `stark verify --statement`'s exit
+// status (0 valid, 1 invalid); the contract's is eth_call of
+// StarkVerifier.verify (true, or a revert).
+
+const P = 0xffffffff00000001n;
+
+function proveStark(dir, name, steps, params) {
+  const out = { proof: path.join(dir, `${name}.ub`), statementFile: path.join(dir, `${name}.json`) };
+  const args = ['prove', '--steps', String(steps), '--random', '--params', String(params), '--out', out.proof, '--statement-out', out.statementFile];
+  return new Promise((resolve, reject) => {
+    execFile(path.join(TOP, 'build', 'stark'), args, (err) => {
+      if (err) return reject(err);
+      resolve({ ...out, bytes: fs.readFileSync(out.proof), statement: JSON.parse(fs.readFileSync(out.statementFile, 'utf8')) });
+    });
+  });
+}
+
+// Byte offsets of a proof's regions (docs/stark.md, "Proof format").
+function starkRegions(logN, queries) {
+  const logLde = logN + 3;
+  let deg = logN;
+  let layers = 0;
+  while (deg > 4) {
+    deg = deg > 3 ? deg - 3 : 0;
+    layers++;
+  }
+  const remOff = 380 + 32 * layers;
+  const nonceOff = remOff + (16 << deg);
+  const queriesOff = nonceOff + 8;
+  let perQuery = 96 + 64 * logLde;
+  for (let k = 0; k < layers; k++) perQuery += 128 + 32 * (logLde - 3 * (k + 1));
+  const q = (i) => queriesOff + i * perQuery;
+  const regions = { magic: 0, version: 4, params: 6, logN: 8, reserved: 9, y0: 12, y1: 20, traceRoot: 28, chunksRoot: 60, oodTrace: 92, oodNext: 220, oodChunks: 348, friRoot: 380, remainder: remOff, nonce: nonceOff };
+  for (const [which, i] of [['first', 0], ['last', queries - 1]]) {
+    regions[`${which} trace row`] = q(i);
+    regions[`${which} trace path`] = q(i) + 64;
+    regions[`${which} chunks row`] = q(i) + 64 + 32 * logLde;
+    regions[`${which} chunks path`] = q(i) + 96 + 32 * logLde;
+    regions[`${which} FRI values`] = q(i) + 96 + 64 * logLde;
+    regions[`${which} FRI path`] = q(i) + 96 + 64 * logLde + 128;
+  }
+  return { regions, total: queriesOff + queries * perQuery, fieldElements: [12, 92, 220, 348, remOff, q(0), q(0) + 64 + 32 * logLde, q(queries - 1) + 96 + 64 * logLde] };
+}
+
+function writeLe64(buf, off, v) {
+  for (let i = 0; i < 8; i++) buf[off + i] = Number((v >> BigInt(8 * i)) & 0xffn);
+}
+
+function readLe64(buf, off) {
+  let v = 0n;
+  for (let i = 7; i >= 0; i--) v = (v << 8n) | BigInt(buf[off + i]);
+  return v;
+}
+
+// The corpus built from one honest proof: [{ what, bytes, statement }].
+function starkTamperings(honest, logN, queries) {
+  const { regions, fieldElements } = starkRegions(logN, queries);
+  const cases = [];
+  const changed = (what, edit) => {
+    const bytes = Buffer.from(honest.bytes);
+    edit(bytes);
+    cases.push({ what, bytes, statement: honest.statement });
+  };
+  for (const [region, off] of Object.entries(regions)) {
+    changed(`byte flipped: ${region}`, (b) => (b[off + 3] ^= 0x10));
+  }
+  for (const off of fieldElements) {
+    // p itself, and p + v: the same residues, not canonical.
+    changed(`non-canonical element at ${off}`, (b) => writeLe64(b, off, P + (readLe64(b, off) < 0xffffffffn ? readLe64(b, off) : 0n)));
+    changed(`element + 1 at ${off}`, (b) => writeLe64(b, off, (readLe64(b, off) + 1n) % P));
+  }
+  // A deterministic spread of single-byte changes over the whole proof.
+  for (let i = 1; i <= 24; i++) {
+    const off = Math.floor((honest.bytes.length * i) / 25);
+    changed(`byte flipped at ${off}`, (b) => (b[off] ^= 1 << (i % 8)));
+  }
+  cases.push({ what: 'truncated', bytes: honest.bytes.subarray(0, honest.bytes.length - 1), statement: honest.statement });
+  cases.push({ what: 'trailing byte', bytes: Buffer.concat([honest.bytes, Buffer.from([0])]), statement: honest.statement });
+  const st = honest.statement;
+  const flipOutput = (i) => st.output.slice(0, i) + (st.output[i] === '0' ? '1' : '0') + st.output.slice(i + 1);
+  cases.push({ what: 'statement: other y0', bytes: honest.bytes, statement: { ...st, output: flipOutput(3) } });
+  cases.push({ what: 'statement: other y1', bytes: honest.bytes, statement: { ...st, output: flipOutput(30) } });
+  cases.push({ what: 'statement: other steps', bytes: honest.bytes, statement: { ...st, steps: st.steps * 2 } });
+  cases.push({ what: 'statement: other parameter set', bytes: honest.bytes, statement: { ...st, params: 3 - st.params } });
+  return cases;
+}
+
+async function cVerdict(dir, c, i) {
+  const proof = path.join(dir, `case${i}.ub`);
+  const statement = path.join(dir, `case${i}.json`);
+  fs.writeFileSync(proof, c.bytes);
+  fs.writeFileSync(statement, JSON.stringify(c.statement));
+  return new Promise((resolve) => {
+    execFile(path.join(TOP, 'build', 'stark'), ['verify', proof, '--statement', statement], (err) => {
+      const code = err ? err.code : 0;
+      resolve(code === 0 ? 'valid' : code === 1 ? 'invalid' : `exit ${code}`);
+    });
+  });
+}
+
+async function contractVerdict(provider, c, deployment) {
+  const { starkVerifyCall } = require(path.join(SCRIPTS, 'lib', 'stark.cjs'));
+  const call = starkVerifyCall(c.bytes, c.statement, deployment);
+  try {
+    return BigInt(await provider.call({ to: call.address, data: call.data })) === 1n ? 'valid' : 'returned false';
+  } catch {
+    return 'invalid';
+  }
+}
+
+test('the StarkVerifier contract and the C verifier give identical verdicts on one corpus of honest, tampered and misattributed proofs', async () => {
+  const { connect } = require(path.join(SCRIPTS, 'lib', 'eth.cjs'));
+  const dir = newWorkdir('stark-crosscheck');
+  const deployment = JSON.parse(fs.readFileSync(chainEnv.DEPLOYMENT_FILE, 'utf8'));
+  const honest = [
+    [64, 1], [256, 1], [1024, 1], [64, 2], [128, 2],
+  ];
+  const proofs = [];
+  for (const [steps, params] of honest) proofs.push(await proveStark(dir, `honest_${steps}_${params}`, steps, params));
+  const corpus = proofs.map((h) => ({ what: `honest ${h.statement.steps} steps, set ${h.statement.params}`, bytes: h.bytes, statement: h.statement, honest: true }));
+  corpus.push(...starkTamperings(proofs[0], 6, 28));
+  corpus.push(...starkTamperings(proofs[3], 6, 102).filter((_, i) => i % 4 === 0));
+  const { provider } = await connect(chainEnv.RPC_URL);
+  const mismatches = [];
+  let valid = 0;
+  try {
+    for (const [i, c] of corpus.entries()) {
+      const [cv, sv] = [await cVerdict(dir, c, i), await contractVerdict(provider, c, deployment)];
+      if (cv !== sv) mismatches.push(`${c.what}: C ${cv}, contract ${sv}`);
+      if (c.honest && cv !== 'valid') mismatches.push(`${c.what}: an honest proof is ${cv}`);
+      if (cv === 'valid') valid++;
+    }
+  } finally {
+    provider.destroy();
+  }
+  assert.deepEqual(mismatches, [], `${corpus.length} cases`);
+  assert.equal(valid, honest.length, 'exactly the honest proofs are valid');
+  console.log(`# cross-check: ${corpus.length} cases, ${valid} valid, identical verdicts`);
 });
 
 test('generate and verify stark fail with a clear message when STARK_BIN is not an executable file', async () => {

@@ -19,7 +19,7 @@
 
 /* A weaker parameter set, standing in for "another parameter set". */
 static const struct params other_params = {
-        .id = 2,
+        .id = 9,
         .log_blowup = 2,
         .queries = 20,
         .grinding_bits = 8,
@@ -307,9 +307,9 @@ static void test_rejects_proofs_from_another_parameter_set(void **state)
     /* Each set's proofs verify under that set only. */
     assert_int_equal(verify(&other_params, &weak, NULL, err), 0);
     assert_int_equal(verify(params_default(), &weak, NULL, err), -1);
-    assert_string_equal(err, "proof uses parameter set 2, expected 1");
+    assert_string_equal(err, "proof uses parameter set 9, expected 1");
     assert_int_equal(verify(&other_params, &strong, NULL, err), -1);
-    assert_string_equal(err, "proof uses parameter set 1, expected 2");
+    assert_string_equal(err, "proof uses parameter set 1, expected 9");
     /* Relabelled as set 1, the weak proof has the wrong shape. */
     weak.bytes[6] = 1;
     assert_int_equal(verify(params_default(), &weak, NULL, err), -1);
@@ -428,14 +428,92 @@ static void test_rejects_false_claims_of_a_dishonest_prover(void **state)
     sha256_free(h);
 }
 
+/*
+ * A prover that lies about t_j(z) and keeps the AIR check at z satisfied by
+ * adjusting H_0(z): the out-of-domain check passes, and only FRI, through
+ * the queries, can catch it. It must, for every column of the trace.
+ */
+static void test_fri_rejects_a_prover_that_lies_about_out_of_domain_values(void **state)
+{
+    uint64_t x[2] = {31, 32};
+    char err[ERROR_MAX];
+
+    (void)state;
+    for (unsigned col = 0; col < AIR_WIDTH; col++) {
+        for (unsigned log_steps = 6; log_steps <= 8; log_steps++) {
+            struct proof *pr;
+            struct blob b;
+
+            if (prover_prove_ood_lie(params_default(), x, log_steps, col, &pr, err) != 0)
+                fail_msg("prove: %s", err);
+            assert_int_equal(proof_encode(pr, &b.bytes, &b.len, err), 0);
+            assert_int_equal(verify(params_default(), &b, NULL, err), -1);
+            /* Rejected by a query through FRI, never by the AIR check. */
+            if (strncmp(err, "query 0: FRI ", 13) != 0)
+                fail_msg("column %u, 2^%u steps: rejected for '%s'", col, log_steps, err);
+            proof_free(pr);
+            free(b.bytes);
+        }
+    }
+    assert_int_equal(
+            prover_prove_ood_lie(params_default(), x, 6, AIR_WIDTH, &(struct proof *){NULL}, err),
+            -1);
+}
+
 static void test_security_level_of_the_default_parameters(void **state)
 {
+    const struct params *p = params_default();
+
     (void)state;
     /* 28 queries * log2(8) + 16 grinding bits = 100, minus 1. */
     for (unsigned k = AIR_LOG_STEPS_MIN; k <= AIR_LOG_STEPS_MAX; k++)
-        assert_int_equal(params_security_bits(params_default(), k), 99);
+        assert_int_equal(params_security_bits(p, k), 99);
     /* 20 * 2 + 8 - 1 for the weaker set. */
     assert_int_equal(params_security_bits(&other_params, 10), 47);
+    /*
+     * Provable: the list-decoding (Johnson-bound) regime gives 57 bits up to
+     * 2^13 steps, 56 at 2^16, 55 at 2^20; unique decoding only 39, since
+     * each query then catches a cheat with probability ~0.44, not 7/8.
+     */
+    assert_int_equal(params_list_decoding_bits(p, 6), 57);
+    assert_int_equal(params_list_decoding_bits(p, 13), 57);
+    assert_int_equal(params_list_decoding_bits(p, 16), 56);
+    assert_int_equal(params_list_decoding_bits(p, 20), 55);
+    assert_int_equal(params_unique_decoding_bits(p, 10), 39);
+    assert_int_equal(params_proven_bits(p, 16), 56);
+}
+
+static void test_parameter_set_2_is_provably_100_bits(void **state)
+{
+    const struct params *p = params_by_id(2);
+    uint64_t x[2] = {41, 42};
+    struct blob b;
+    char err[ERROR_MAX];
+
+    (void)state;
+    assert_non_null(p);
+    assert_null(params_by_id(0));
+    assert_null(params_by_id(3));
+    assert_ptr_equal(params_by_id(1), params_default());
+    assert_int_equal(params_check(p, err), 0);
+    /* Unique decoding: 16 + 102 * -log2((1 + (T + 2) / 8T) / 2) >= 100. */
+    for (unsigned k = AIR_LOG_STEPS_MIN; k <= AIR_LOG_STEPS_MAX; k++) {
+        assert_true(params_proven_bits(p, k) >= 100);
+        assert_int_equal(params_unique_decoding_bits(p, k), 100);
+    }
+    /* 101 queries would not do. */
+    {
+        struct params fewer = *p;
+
+        fewer.queries = 101;
+        assert_true(params_proven_bits(&fewer, 10) < 100);
+    }
+    /* Its proofs verify under set 2 only. */
+    make_proof(p, x, 6, &b);
+    assert_int_equal(verify(p, &b, NULL, err), 0);
+    assert_int_equal(verify(params_default(), &b, NULL, err), -1);
+    assert_string_equal(err, "proof uses parameter set 2, expected 1");
+    free(b.bytes);
 }
 
 int main(void)
@@ -451,7 +529,9 @@ int main(void)
             cmocka_unit_test(test_rejects_bad_headers),
             cmocka_unit_test(test_prover_rejects_bad_inputs),
             cmocka_unit_test(test_rejects_false_claims_of_a_dishonest_prover),
+            cmocka_unit_test(test_fri_rejects_a_prover_that_lies_about_out_of_domain_values),
             cmocka_unit_test(test_security_level_of_the_default_parameters),
+            cmocka_unit_test(test_parameter_set_2_is_provably_100_bits),
     };
 
     return cmocka_run_group_tests_name("stark prove/verify", tests, NULL, NULL);

@@ -37,7 +37,7 @@ static void test_minimal_statement_with_spaces_and_any_key_order(void **state)
     uint16_t id = 99;
 
     (void)state;
-    assert_int_equal(parse(" {\n \"output\" : \"0x00000000000000010000000000000002\" ,"
+    assert_int_equal(parse(" {\n \"output\" : \"00000000000000010000000000000002\" ,"
                            "\t\"steps\": 64 }\r\n",
                            &st, &id, err),
                      0);
@@ -66,6 +66,9 @@ static void test_rejects_malformed_statements(void **state)
             {"{\"steps\":12345678901,\"output\":\"00000000000000010000000000000002\"}", "too long"},
             {"{\"steps\":64,\"output\":\"0000000000000001000000000000002\"}", "32 hex"},
             {"{\"steps\":64,\"output\":\"000000000000000100000000000000g2\"}", "hex digit"},
+            {"{\"steps\":64,\"output\":\"0x00000000000000010000000000000002\"}", "no prefix"},
+            {"{\"steps\":64,\"output\":\"0000000000000001000000000000000A\"}",
+             "lower-case hex digit"},
             {"{\"steps\":64,\"output\":\"ffffffff000000010000000000000002\"}", "below p"},
             {"{\"steps\":64,\"output\":\"0000000000000001\\u0030000000000000002\"}",
              "unsupported string"},
@@ -101,8 +104,17 @@ static void test_hex_words(void **state)
     char hex[STATEMENT_HEX_LEN + 1], err[ERROR_MAX];
 
     (void)state;
-    assert_int_equal(statement_words_from_hex("0XFFFFFFFF00000000ffffffff00000000", w, err), 0);
+    /* The statement's form: lower case, no prefix. */
+    assert_int_equal(statement_words_from_hex("0XFFFFFFFF00000000ffffffff00000000", w, err), -1);
+    assert_int_equal(statement_words_from_hex("FFFFFFFF00000000ffffffff00000000", w, err), -1);
+    assert_int_equal(statement_words_from_hex("ffffffff00000000ffffffff00000000", w, err), 0);
     assert_int_equal(w[0], FIELD_P - 1);
+    /* --input: an optional prefix and either case. */
+    assert_int_equal(statement_input_from_hex("0XFFFFFFFF00000000ffffffff00000000", w, err), 0);
+    assert_int_equal(w[0], FIELD_P - 1);
+    assert_int_equal(statement_input_from_hex("0xffffffff00000000FFFFFFFF00000000", w, err), 0);
+    assert_int_equal(w[1], FIELD_P - 1);
+    assert_int_equal(statement_input_from_hex("0xffffffff00000000ffffffff0000000", w, err), -1);
     statement_words_to_hex(w, hex);
     assert_string_equal(hex, "ffffffff00000000ffffffff00000000");
     assert_int_equal(statement_words_from_hex("ffffffff00000001ffffffff00000000", w, err), -1);

@@ -1,0 +1,632 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.20;
+
+/// @title StarkVerifier
+/// @notice Verifies proofs of the `stark` tool (src/stark, docs/stark.md):
+/// "I know x such that the N-step hash chain from (x0, x1, 0, 0) ends in a
+/// state whose first two words are (y0, y1)", format version 1, parameter
+/// sets 1 (28 queries) and 2 (102 queries). It makes the calls of
+/// src/stark/verifier.c in the same order: the header and exact length, the
+/// statement, the SHA-256 transcript (precompile 0x02), the out-of-domain
+/// AIR check, then per query the trace and composition openings, the DEEP
+/// value and every FRI layer down to the remainder. It accepts exactly the
+/// proofs the C verifier accepts for the same statement (the cross-check in
+/// tests/scripts runs one corpus through both).
+///
+/// Model: `verify` returns true for a valid proof of the given statement and
+/// reverts with Rejected(reason) otherwise; it never returns false. The proof
+/// is read in place from calldata; memory holds only the transcript state,
+/// the challenges (a few hundred words) and a scratch area at the free
+/// memory pointer for the precompile calls. Field elements are Goldilocks
+/// (p = 2^64 - 2^32 + 1) words; an element of F_p[X]/(X^2 - 7) is packed in
+/// one word as c0 | c1 << 128. Inverses and powers use the modexp precompile
+/// (0x05). Cost grows with queries * (log N + FRI layers) hashes; the proof
+/// bytes themselves (calldata) are a third to a half of the gas.
+/// Bounds: N = 2^6 .. 2^20, at most 6 FRI layers, proofs below 64 KiB of
+/// absorbed data per transcript step. No state, no owner: a pure function
+/// of its arguments.
+contract StarkVerifier {
+    uint256 private constant P = 0xffffffff00000001;
+    uint256 private constant LO = 0xffffffffffffffffffffffffffffffff;
+    /// The multiplicative generator, also the LDE coset's offset.
+    uint256 private constant GEN = 7;
+    /// X^2 = 7 in the extension.
+    uint256 private constant NONRESIDUE = 7;
+    uint256 private constant LOG_BLOWUP = 3;
+    uint256 private constant GRINDING_BITS = 16;
+    uint256 private constant LOG_FOLD = 3;
+    uint256 private constant LOG_REMAINDER_MAX = 4;
+    /// 1/2 mod p.
+    uint256 private constant HALF = 0x7fffffff80000001;
+    /// Offsets of the fixed part of a proof (docs/stark.md, "Proof format").
+    uint256 private constant Y_OFF = 12;
+    uint256 private constant TRACE_ROOT_OFF = 28;
+    uint256 private constant CHUNKS_ROOT_OFF = 60;
+    uint256 private constant OOD_OFF = 92;
+    uint256 private constant ROOTS_OFF = 380;
+
+    /// Why a proof was rejected.
+    uint256 private constant BAD_HEADER = 1;
+    uint256 private constant BAD_LENGTH = 2;
+    uint256 private constant OTHER_STATEMENT = 3;
+    uint256 private constant NON_CANONICAL = 4;
+    uint256 private constant BAD_GRINDING = 5;
+    uint256 private constant BAD_OOD = 6;
+    uint256 private constant BAD_TRACE_OPENING = 7;
+    uint256 private constant BAD_CHUNKS_OPENING = 8;
+    uint256 private constant BAD_FRI_OPENING = 9;
+    uint256 private constant BAD_FRI_VALUE = 10;
+    uint256 private constant BAD_REMAINDER = 11;
+
+    error Rejected(uint256 reason);
+
+    /// Coefficients of the 4 periodic round-constant polynomials p_k (64 each,
+    /// k-major, big-endian 64-bit words), as air_init() computes them: the
+    /// inverse NTT over the 64th roots of unity of
+    /// c[r][k] = SHA-256("phasestream-stark/round-constant" || r || k || attempt).
+    bytes private constant RC = hex"44a29c67adc0373ecc52f92d10575bf4d91a967e7342cb1fa02001fa5ba76f5f3e8b94c5cfbecb4960d990bb9bfb91f91697ffa7b3eda8b7a87c83e81732f9a656f5462b7e011e0c88a38a171efe94962b844139b205b661b26241b194d4c9e72b83579091e45f79b67a3b854b94c075d0a6e53ee15c216da13b8cf4a4fd49dbd31e857ee3ee2b14139d5317f7ae5ef625b978de7f082fb9896f7f41058588975d6aafe32f90e151c372b86a42659b7c91ab555a5761c586538a77d438526b54911cbf293ac6234a7ebb4dce66cb7f175fc77ee3ee6be1bcf2ba876ab2be4b3ae3322d4a839191673ef90f04b307ac1d13da0cc85fb44e69e44adc4471bd8d2b18920c8210ce819615f79abd8a21a9c7e8d20c4ced74e59e4cf7f303a689cc7099579ae53f1ffe9c65e905b138c5dedebf7bdf2cc5236bef2b05a527643b00f57a766cd910880c8ff8b13fcf08c5acb3f0cc4d492d20bea62f07babd57f15ffd26c25c4dcdcccc6db82033b3798b032270ddc858a777031f76d98a2ddcb68debb1d9dc4f3b1a3262b8e76503217f5b8415e9a5b17125deca83bb484fa7cb0a62d50bb22c485538cda02bd96f8d59b6e3a82ef710d047740b6d45a54743319829df8949642cd5c5b29a77286344e7d5b89e12f65b6139c2a7ba48672435a9f470a909f742978c2aa4d8f16a3f65f59cf5db63844943b93d3de512d588cae92ef5a6a10db73dd3d5ae5fbfdc91faa7ef5a289afbac8206cc7e515bddc9ec0ee54712745a32e0644fe643d98baa9910fcba23ff5c5c5445a7ca0171287d742cc5c22dcb09d572ba534049c8fa5b3fc2ee80bb3966139851d341c49924f8cd4ef30851d8e8890ffe094fb250d802149e3a54548f1233accd4c1a8dc65e7d5de37b0237825e074935e5148ea1dbe10db434e21e4c2c193c973ac310ae805ab3e48c851a6e7c887561eb20d8a2d82a8609c57afbe883d08b0c2d03ef8e34ccddfa532e3b6b7d3b4bac928b20b1422aca2cb9e6df01046426ab1d5491c3383fdbb670f8bc68cb68aa2fabf7895e42b01d2ecbfe469be5ebb64966d2b791b5bf532ff2e81c1e98795fb2aca79f7ff70ea80ceb7200a97aa1d7818085677c38906e1dd6e15ef91660208ba47783b249c16675bef9d4967a189eb2d4bdbd6ceb74d75cc7a210d8c7de0b6a7658d6ac4173702a31003274383952a815de44f54ca2e59a98db4dcecb7535f4b1c2433f6a3581c3f05cbc5b4bfdf4c92c518de80f0cd5e357351b4607bd916cc668b753d98e6d8b6b49626a47cce249b7b14678d793035e1e73745518b1ec42c418f3a5dafe89fab06b6ad0464af64dab147422f083644f2af55331f94dce797bbd140bff8dfce11eaf23f01956d0bbddcce57cfd7ca9564f4f90b82d6a03a8425f6238260f499e7b920dc5c9afa9cb0736d5d86429ade15620fe049295a15875cac7e15f0b0ff32cb48cf411b57e2d0d71918a81301338c6a28c8bedc35c321e41307eab352c350518645fc2104dcd58b53f1d2c74f940575329d33256eb773a9fbe9a6e734cc94ff9506179993396eb25e8b139bfd057517aa190b3e52a6bfe6265068e2b3961d9ab259597a7bca3d161d67314cf1577f0e69d5396ce8e7774bb8ac83f7887adb1c82f1a203afb79a4c7862bcce102eb7c9173140a1e59318cca30f3fa8d648602c9fa15dd64459d086310344aa368462b2eec0459c0d11be0eac1e8e76b4280537aa18af864745fc05c13b03c9bbe041c62c229ca91c1975d66b69843aff703eba923675d4f3bd536fe232709caba50ecdfd73edd97986bb53c1db3d76633b060f0e51655fadc5ddee91047b84348e45788d907723fcfec6cb611e8f39c6775085e0487474c21cd4f3f87c60ccd84f11f56ddf028573381d7d6f61aee4579afb4deab2b9fa7cf61da8579e6d4804059c1891dd13c5dc379ec638128082d7b0dbfeb7e0b725d0da79e1d48a9e2765e0e8641f5d6e6bd81c368efb74e9e4d7465fc81df7e810ea71b42eb5eee9f74f82a371f56d2e323a60e4170c8372de09bd8fbcfde931b405bb6cc32f7741c3e6f47747d708b27e4a234b33f68b248b82a294d4e179fc4179717b2906f74980cfb420a3de8e622ba65bccdf30f19de061d262e56951675b109b397b141aae148a05d2b0ebc0778d6ae9b50e9acf61fdfe36ca812b28d3d24250a5a3cc125a37f404b5fdda693de8defbce142838c785dd9c02a3a5e42eb5b91b175d40f497a0d183520d355094a65f4a86f1d44a801b9b5f96ed0f73f3ec12316ea932ad3c65ce2b58a0e29655c7550d504df3e93a0d3bc9fa60b033411269ea1f54e9314639def1a6ed78b5f5dabb5e0834b2e426185b6aef892769de916786447a7b56e368eafc1a93c1a894090df713ea26fc875d027f2ff21049a87f9bda17f125096744653116c15d3e317f312ed9138afd9bf0906fd2ef75634b0c619edd36d9b0fd220a209daba70bb4d8563ae94be3a27a43d083caa8ac9c265db65e7fb6fc5678e80f619b54e40954afe860086a37385bc55fcf511be45c79ac357190c8b678e4dea337d0a3a6597ccdf2d502fec73036160c73ea68242587e27e996551b9363af6da2971d7ab1d4fb3840520df35390ba9d46744b86381dc46a6bd20e788d034d61fc7253317494d14b7bc936e0bf338f3da097d2b25096a24b36d82ebcc8d6af9c4d3be314654dfb838587c20878b6e573ebcb57cd9266735f7268b90003aa11385ce8ad5c59caeb0959cf756f01933e76be9e244ad7b81f9f5eb2587504e85c1ce1a5d178633c2719064fb4e540384c9e737e7985c48e7e84c199b3ccb85204def4a3c16b7f2565c8e0ad18ad7774c7bc7103c834b4923a6f5ea793982e399ab7fa6fc4bd";
+
+    struct Layout {
+        uint256 params;
+        uint256 queries;
+        uint256 logN;
+        uint256 logLde;
+        uint256 layers;
+        uint256 logRem;
+        uint256 remOff;
+        uint256 nonceOff;
+        uint256 queriesOff;
+        uint256 perQuery;
+    }
+
+    struct Ctx {
+        uint256 base; // calldata offset of the proof's first byte
+        bytes32 state; // the transcript
+        uint256 z;
+        uint256 omegaZ;
+        uint256 omegaLde;
+        uint256 atZ;
+        uint256 atOmegaZ;
+        uint256[12] alpha;
+        uint256[8] g;
+        uint256[8] gNext;
+        uint256[2] d;
+        uint256[8] muInv;
+        uint256[6] beta;
+    }
+
+    /// True when `proof` is a valid proof, made with parameter set `params`,
+    /// of the statement (steps, y0, y1); reverts with Rejected otherwise.
+    function verify(bytes calldata proof, uint256 params, uint256 steps, uint256 y0, uint256 y1)
+        external
+        view
+        returns (bool)
+    {
+        Layout memory l = _layout(proof, params);
+        Ctx memory c;
+        assembly {
+            mstore(c, proof.offset)
+        }
+        _checkStatement(c.base, l, steps, y0, y1);
+        uint256[18] memory ood = _readOod(c.base);
+        _replay(c, l, ood);
+        uint256[] memory positions = new uint256[](l.queries);
+        for (uint256 q = 0; q < l.queries; q++) {
+            positions[q] = _drawIndex(c, l.logLde);
+        }
+        _checkOod(c, l, ood, y0, y1);
+        for (uint256 q = 0; q < l.queries; q++) {
+            _checkQuery(c, l, l.queriesOff + q * l.perQuery, positions[q]);
+        }
+        return true;
+    }
+
+    // --- layout and statement -------------------------------------------
+
+    function _layout(bytes calldata proof, uint256 params) private pure returns (Layout memory l) {
+        if (proof.length < 12) revert Rejected(BAD_HEADER);
+        // "PSTK", version 1 (u16), parameter set (u16), log2 N, 3 zero bytes.
+        if (bytes4(proof[0:4]) != "PSTK" || proof[4] != 0x01 || proof[5] != 0) revert Rejected(BAD_HEADER);
+        l.params = uint256(uint8(proof[6])) | (uint256(uint8(proof[7])) << 8);
+        if (l.params != params) revert Rejected(BAD_HEADER);
+        if (params == 1) l.queries = 28;
+        else if (params == 2) l.queries = 102;
+        else revert Rejected(BAD_HEADER);
+        if (proof[9] != 0 || proof[10] != 0 || proof[11] != 0) revert Rejected(BAD_HEADER);
+        l.logN = uint8(proof[8]);
+        if (l.logN < 6 || l.logN > 20) revert Rejected(BAD_HEADER);
+        l.logLde = l.logN + LOG_BLOWUP;
+        uint256 deg = l.logN;
+        while (deg > LOG_REMAINDER_MAX) {
+            deg = deg > LOG_FOLD ? deg - LOG_FOLD : 0;
+            l.layers++;
+        }
+        l.logRem = deg;
+        l.remOff = ROOTS_OFF + 32 * l.layers;
+        l.nonceOff = l.remOff + (16 << deg);
+        l.queriesOff = l.nonceOff + 8;
+        l.perQuery = 64 + 32 + 64 * l.logLde;
+        for (uint256 k = 0; k < l.layers; k++) {
+            l.perQuery += 128 + 32 * (l.logLde - LOG_FOLD * (k + 1));
+        }
+        if (proof.length != l.queriesOff + l.queries * l.perQuery) revert Rejected(BAD_LENGTH);
+    }
+
+    function _checkStatement(uint256 base, Layout memory l, uint256 steps, uint256 y0, uint256 y1) private pure {
+        if (steps != (1 << l.logN) || _rd(base, Y_OFF) != y0 || _rd(base, Y_OFF + 8) != y1) {
+            revert Rejected(OTHER_STATEMENT);
+        }
+    }
+
+    // --- calldata ---------------------------------------------------------
+
+    function _swap64(uint256 v) private pure returns (uint256) {
+        v = ((v & 0xff00ff00ff00ff00) >> 8) | ((v & 0x00ff00ff00ff00ff) << 8);
+        v = ((v & 0xffff0000ffff0000) >> 16) | ((v & 0x0000ffff0000ffff) << 16);
+        return (v >> 32) | ((v & 0xffffffff) << 32);
+    }
+
+    /// The canonical field element at byte `off` of the proof.
+    function _rd(uint256 base, uint256 off) private pure returns (uint256 v) {
+        assembly {
+            v := shr(192, calldataload(add(base, off)))
+        }
+        v = _swap64(v);
+        if (v >= P) revert Rejected(NON_CANONICAL);
+    }
+
+    function _rdExt(uint256 base, uint256 off) private pure returns (uint256) {
+        return _rd(base, off) | (_rd(base, off + 8) << 128);
+    }
+
+    // --- the base field and its extension --------------------------------
+
+    function _pow(uint256 b, uint256 e) private view returns (uint256 r) {
+        assembly {
+            let m := mload(0x40)
+            mstore(m, 32)
+            mstore(add(m, 32), 32)
+            mstore(add(m, 64), 32)
+            mstore(add(m, 96), b)
+            mstore(add(m, 128), e)
+            mstore(add(m, 160), P)
+            if iszero(staticcall(gas(), 5, m, 192, m, 32)) { revert(0, 0) }
+            r := mload(m)
+        }
+    }
+
+    function _inv(uint256 a) private view returns (uint256) {
+        return _pow(a, P - 2);
+    }
+
+    /// A primitive 2^logN-th root of unity.
+    function _root(uint256 logN) private view returns (uint256) {
+        return _pow(GEN, (P - 1) >> logN);
+    }
+
+    function _add(uint256 a, uint256 b) private pure returns (uint256) {
+        return addmod(a & LO, b & LO, P) | (addmod(a >> 128, b >> 128, P) << 128);
+    }
+
+    function _sub(uint256 a, uint256 b) private pure returns (uint256) {
+        return addmod(a & LO, P - (b & LO), P) | (addmod(a >> 128, P - (b >> 128), P) << 128);
+    }
+
+    function _mul(uint256 a, uint256 b) private pure returns (uint256) {
+        uint256 a0 = a & LO;
+        uint256 a1 = a >> 128;
+        uint256 b0 = b & LO;
+        uint256 b1 = b >> 128;
+        uint256 c0 = addmod(mulmod(a0, b0, P), mulmod(NONRESIDUE, mulmod(a1, b1, P), P), P);
+        return c0 | (addmod(mulmod(a0, b1, P), mulmod(a1, b0, P), P) << 128);
+    }
+
+    /// Multiplication by a base-field element s.
+    function _scale(uint256 a, uint256 s) private pure returns (uint256) {
+        return mulmod(a & LO, s, P) | (mulmod(a >> 128, s, P) << 128);
+    }
+
+    /// 1/a = (a0 - a1 X) / (a0^2 - 7 a1^2); 0 for 0, as in field.c.
+    function _einv(uint256 a) private view returns (uint256) {
+        uint256 a0 = a & LO;
+        uint256 a1 = a >> 128;
+        uint256 t = _inv(addmod(mulmod(a0, a0, P), P - mulmod(NONRESIDUE, mulmod(a1, a1, P), P), P));
+        return mulmod(a0, t, P) | (mulmod(P - a1, t, P) << 128);
+    }
+
+    // --- transcript (src/stark/transcript.c) -----------------------------
+
+    /// SHA-256(tag || state || [len as u64 LE] || calldata[ptr .. ptr + len]):
+    /// the absorb step (with the length) and the grinding check (without).
+    function _hashStep(uint256 tag, bytes32 s, uint256 ptr, uint256 len, bool withLen)
+        private
+        view
+        returns (bytes32 h)
+    {
+        assembly {
+            let m := mload(0x40)
+            mstore8(m, tag)
+            mstore(add(m, 1), s)
+            let q := add(m, 33)
+            if withLen {
+                mstore(q, or(shl(248, and(len, 0xff)), shl(240, shr(8, len))))
+                q := add(q, 8)
+            }
+            calldatacopy(q, ptr, len)
+            if iszero(staticcall(gas(), 2, m, sub(add(q, len), m), m, 32)) { revert(0, 0) }
+            h := mload(m)
+        }
+    }
+
+    /// state = SHA-256(0x01 || state || len as u64 LE || proof[off .. off + len]).
+    function _absorb(Ctx memory c, uint256 off, uint256 len) private view {
+        c.state = _hashStep(1, c.state, c.base + off, len, true);
+    }
+
+    /// The same for bytes in memory.
+    function _absorbMem(Ctx memory c, bytes memory data) private view {
+        bytes32 s = c.state;
+        assembly {
+            let len := mload(data)
+            let m := mload(0x40)
+            mstore8(m, 1)
+            mstore(add(m, 1), s)
+            mstore(add(m, 33), or(shl(248, and(len, 0xff)), shl(240, shr(8, len))))
+            for { let i := 0 } lt(i, len) { i := add(i, 32) } {
+                mstore(add(add(m, 41), i), mload(add(add(data, 32), i)))
+            }
+            if iszero(staticcall(gas(), 2, m, add(41, len), m, 32)) { revert(0, 0) }
+            s := mload(m)
+        }
+        c.state = s;
+    }
+
+    /// state = SHA-256(0x02 || state); returns its first 8 bytes as a LE word.
+    function _squeeze(Ctx memory c) private view returns (uint256) {
+        bytes32 s = c.state;
+        assembly {
+            let m := mload(0x40)
+            mstore8(m, 2)
+            mstore(add(m, 1), s)
+            if iszero(staticcall(gas(), 2, m, 33, m, 32)) { revert(0, 0) }
+            s := mload(m)
+        }
+        c.state = s;
+        return _swap64(uint256(s) >> 192);
+    }
+
+    function _drawField(Ctx memory c) private view returns (uint256 v) {
+        do {
+            v = _squeeze(c);
+        } while (v >= P);
+    }
+
+    function _drawExt(Ctx memory c) private view returns (uint256) {
+        uint256 c0 = _drawField(c);
+        return c0 | (_drawField(c) << 128);
+    }
+
+    function _drawIndex(Ctx memory c, uint256 logN) private view returns (uint256) {
+        return _squeeze(c) & ((1 << logN) - 1);
+    }
+
+    /// SHA-256(0x03 || state || nonce) must start with GRINDING_BITS zeros.
+    function _grindOk(Ctx memory c, uint256 nonceOff) private view returns (bool) {
+        return uint256(_hashStep(3, c.state, c.base + nonceOff, 8, false)) >> (256 - GRINDING_BITS) == 0;
+    }
+
+    // --- the protocol, up to the query positions -------------------------
+
+    function _readOod(uint256 base) private pure returns (uint256[18] memory v) {
+        for (uint256 i = 0; i < 18; i++) {
+            v[i] = _rdExt(base, OOD_OFF + 16 * i);
+        }
+    }
+
+    function _replay(Ctx memory c, Layout memory l, uint256[18] memory ood) private view {
+        c.state = sha256("phasestream-stark/transcriptproof v1");
+        // statement_bind(): the whole parameter set, log2 N, y.
+        bytes16 y;
+        uint256 ptr = c.base + Y_OFF;
+        assembly {
+            y := calldataload(ptr)
+        }
+        _absorbMem(
+            c,
+            abi.encodePacked(
+                uint8(l.params), uint8(l.params >> 8), uint8(LOG_BLOWUP), uint8(l.queries),
+                uint8(GRINDING_BITS), uint8(LOG_FOLD), uint8(LOG_REMAINDER_MAX), uint8(0), uint8(l.logN), y
+            )
+        );
+        _absorb(c, TRACE_ROOT_OFF, 32);
+        for (uint256 m = 0; m < 12; m++) {
+            c.alpha[m] = _drawExt(c);
+        }
+        _absorb(c, CHUNKS_ROOT_OFF, 32);
+        do {
+            c.z = _drawExt(c);
+        } while (c.z >> 128 == 0);
+        _deepInit(c, l, ood);
+        _friInit(c, l);
+        if (!_grindOk(c, l.nonceOff)) revert Rejected(BAD_GRINDING);
+        _absorb(c, l.nonceOff, 8);
+    }
+
+    /// deep_init(): absorb the claimed values, draw the DEEP weights.
+    function _deepInit(Ctx memory c, Layout memory l, uint256[18] memory ood) private view {
+        _absorb(c, OOD_OFF, 128);
+        _absorb(c, OOD_OFF + 128, 128);
+        _absorb(c, OOD_OFF + 256, 32);
+        for (uint256 j = 0; j < 8; j++) {
+            c.g[j] = _drawExt(c);
+        }
+        for (uint256 j = 0; j < 8; j++) {
+            c.gNext[j] = _drawExt(c);
+        }
+        c.d[0] = _drawExt(c);
+        c.d[1] = _drawExt(c);
+        c.omegaZ = _scale(c.z, _root(l.logN));
+        uint256 atZ = _add(_mul(c.d[0], ood[16]), _mul(c.d[1], ood[17]));
+        uint256 atOmegaZ = 0;
+        for (uint256 j = 0; j < 8; j++) {
+            atZ = _add(atZ, _mul(c.g[j], ood[j]));
+            atOmegaZ = _add(atOmegaZ, _mul(c.gNext[j], ood[8 + j]));
+        }
+        c.atZ = atZ;
+        c.atOmegaZ = atOmegaZ;
+    }
+
+    /// fri_verifier_init(): per layer its root then beta; the remainder.
+    function _friInit(Ctx memory c, Layout memory l) private view {
+        for (uint256 k = 0; k < l.layers; k++) {
+            _absorb(c, ROOTS_OFF + 32 * k, 32);
+            c.beta[k] = _drawExt(c);
+        }
+        _absorb(c, l.remOff, 16 << l.logRem);
+        uint256 muInv = _inv(_root(LOG_FOLD));
+        uint256 x = 1;
+        for (uint256 j = 0; j < 8; j++) {
+            c.muInv[j] = x;
+            x = mulmod(x, muInv, P);
+        }
+        c.omegaLde = _root(l.logLde);
+    }
+
+    // --- the out-of-domain check (deep_ood_composition, air_compose) -----
+
+    function _checkOod(Ctx memory c, Layout memory l, uint256[18] memory ood, uint256 y0, uint256 y1)
+        private
+        view
+    {
+        uint256 zT = c.z;
+        for (uint256 i = 0; i < l.logN; i++) {
+            zT = _mul(zT, zT);
+        }
+        uint256 composed = _mul(_transitions(c, ood, _periodic(c.z, l.logN)), _transitionDivisor(c.z, zT, l.logN));
+        composed = _add(composed, _boundaries(c, ood, y0, y1, l.logN));
+        if (composed != _add(ood[16], _mul(zT, ood[17]))) revert Rejected(BAD_OOD);
+    }
+
+    /// The round constants at z: p_k(z^(N/64)).
+    function _periodic(uint256 z, uint256 logN) private pure returns (uint256[4] memory rc) {
+        uint256 y = z;
+        for (uint256 i = 6; i < logN; i++) {
+            y = _mul(y, y);
+        }
+        bytes memory coeffs = RC;
+        for (uint256 k = 0; k < 4; k++) {
+            uint256 acc = 0;
+            for (uint256 r = 64; r > 0;) {
+                r--;
+                uint256 w;
+                assembly {
+                    w := shr(192, mload(add(add(coeffs, 32), mul(8, add(mul(k, 64), r)))))
+                }
+                acc = _add(_mul(acc, y), w);
+            }
+            rc[k] = acc;
+        }
+    }
+
+    /// circ(2, 3, 1, 1): row j, column k.
+    function _mds(uint256 j, uint256 k) private pure returns (uint256) {
+        uint256 i = (k + 4 - j) & 3;
+        return i == 0 ? 2 : (i == 1 ? 3 : 1);
+    }
+
+    /// sum over the 8 transition constraints of alpha_m C_m(z).
+    function _transitions(Ctx memory c, uint256[18] memory ood, uint256[4] memory rc)
+        private
+        pure
+        returns (uint256 acc)
+    {
+        uint256[4] memory b;
+        for (uint256 k = 0; k < 4; k++) {
+            uint256 a = _add(ood[k], rc[k]);
+            uint256 u = ood[4 + k];
+            acc = _add(acc, _mul(c.alpha[k], _sub(u, _mul(_mul(a, a), a))));
+            b[k] = _mul(_mul(u, u), a);
+        }
+        for (uint256 j = 0; j < 4; j++) {
+            uint256 s = ood[8 + j];
+            for (uint256 k = 0; k < 4; k++) {
+                s = _sub(s, _scale(b[k], _mds(j, k)));
+            }
+            acc = _add(acc, _mul(c.alpha[4 + j], s));
+        }
+    }
+
+    /// (z - omega^(N-1)) / (z^N - 1).
+    function _transitionDivisor(uint256 z, uint256 zT, uint256 logN) private view returns (uint256) {
+        return _mul(_sub(z, _inv(_root(logN))), _einv(_sub(zT, 1)));
+    }
+
+    /// The boundary terms: s_2 = s_3 = 0 on row 0, (s_0, s_1) = y on row N-1.
+    function _boundaries(Ctx memory c, uint256[18] memory ood, uint256 y0, uint256 y1, uint256 logN)
+        private
+        view
+        returns (uint256)
+    {
+        uint256 first = _add(_mul(c.alpha[8], ood[2]), _mul(c.alpha[9], ood[3]));
+        uint256 last = _add(_mul(c.alpha[10], _sub(ood[0], y0)), _mul(c.alpha[11], _sub(ood[1], y1)));
+        uint256 zLast = _sub(c.z, _inv(_root(logN)));
+        return _add(_mul(first, _einv(_sub(c.z, 1))), _mul(last, _einv(zLast)));
+    }
+
+    // --- queries ------------------------------------------------------------
+
+    function _leafHash(uint256 ptr, uint256 len) private view returns (bytes32 h) {
+        assembly {
+            let m := mload(0x40)
+            mstore8(m, 0)
+            calldatacopy(add(m, 1), ptr, len)
+            if iszero(staticcall(gas(), 2, m, add(len, 1), m, 32)) { revert(0, 0) }
+            h := mload(m)
+        }
+    }
+
+    /// merkle_verify(): the leaf at `index`, its path at `pathAt` (calldata).
+    function _merkleOk(bytes32 leaf, uint256 pathAt, uint256 depth, uint256 index, bytes32 root)
+        private
+        view
+        returns (bool ok)
+    {
+        assembly {
+            let m := mload(0x40)
+            let acc := leaf
+            mstore8(m, 1)
+            for { let i := 0 } lt(i, depth) { i := add(i, 1) } {
+                let sibling := calldataload(add(pathAt, mul(i, 32)))
+                switch and(index, 1)
+                case 0 {
+                    mstore(add(m, 1), acc)
+                    mstore(add(m, 33), sibling)
+                }
+                default {
+                    mstore(add(m, 1), sibling)
+                    mstore(add(m, 33), acc)
+                }
+                if iszero(staticcall(gas(), 2, m, 65, add(m, 96), 32)) { revert(0, 0) }
+                acc := mload(add(m, 96))
+                index := shr(1, index)
+            }
+            ok := eq(acc, root)
+        }
+    }
+
+    function _root32(uint256 base, uint256 off) private pure returns (bytes32 r) {
+        assembly {
+            r := calldataload(add(base, off))
+        }
+    }
+
+    function _checkQuery(Ctx memory c, Layout memory l, uint256 off, uint256 pos) private view {
+        uint256 base = c.base;
+        if (!_merkleOk(_leafHash(base + off, 64), base + off + 64, l.logLde, pos, _root32(base, TRACE_ROOT_OFF))) {
+            revert Rejected(BAD_TRACE_OPENING);
+        }
+        uint256 chunksOff = off + 64 + 32 * l.logLde;
+        if (
+            !_merkleOk(
+                _leafHash(base + chunksOff, 32), base + chunksOff + 32, l.logLde, pos, _root32(base, CHUNKS_ROOT_OFF)
+            )
+        ) {
+            revert Rejected(BAD_CHUNKS_OPENING);
+        }
+        uint256 x = mulmod(GEN, _pow(c.omegaLde, pos), P);
+        uint256 value = _deepEval(c, off, chunksOff, x);
+        _checkFri(c, l, chunksOff + 32 + 32 * l.logLde, pos, value, x);
+    }
+
+    /// deep_eval(): D at x from the opened trace row and composition row.
+    function _deepEval(Ctx memory c, uint256 traceOff, uint256 chunksOff, uint256 x)
+        private
+        view
+        returns (uint256)
+    {
+        uint256 num = _add(_mul(c.d[0], _rdExt(c.base, chunksOff)), _mul(c.d[1], _rdExt(c.base, chunksOff + 16)));
+        uint256 numNext = 0;
+        for (uint256 j = 0; j < 8; j++) {
+            uint256 t = _rd(c.base, traceOff + 8 * j);
+            num = _add(num, _scale(c.g[j], t));
+            numNext = _add(numNext, _scale(c.gNext[j], t));
+        }
+        // 1/(x - z) and 1/(x - omega z) from one inversion.
+        uint256 a = _sub(x, c.z);
+        uint256 b = _sub(x, c.omegaZ);
+        uint256 inv = _einv(_mul(a, b));
+        return _add(_mul(_sub(num, c.atZ), _mul(b, inv)), _mul(_sub(numNext, c.atOmegaZ), _mul(a, inv)));
+    }
+
+    /// fri_verify_query(): every layer, then the remainder. x is the query's
+    /// point in layer 0; in layer k it is x^(8^k), and the opened leaf's
+    /// coset starts at x^(8^k) mu^(-slot).
+    function _checkFri(Ctx memory c, Layout memory l, uint256 off, uint256 pos, uint256 value, uint256 x)
+        private
+        view
+    {
+        uint256[8] memory v;
+        uint256 xInv = _inv(x);
+        for (uint256 k = 0; k < l.layers; k++) {
+            uint256 depth = l.logLde - LOG_FOLD * (k + 1);
+            uint256 j = pos & ((1 << depth) - 1);
+            _openFriLayer(c, k, off, depth, j, v);
+            uint256 slot = pos >> depth;
+            if (v[slot] != value) revert Rejected(BAD_FRI_VALUE);
+            value = _fold(c, v, mulmod(xInv, c.muInv[(8 - slot) & 7], P), c.beta[k]);
+            pos = j;
+            off += 128 + 32 * depth;
+            x = _pow8(x);
+            xInv = _pow8(xInv);
+        }
+        if (_remainderAt(c.base, l, x) != value) revert Rejected(BAD_REMAINDER);
+    }
+
+    /// Layer k's leaf at `off` opens at j; its 8 values go to v.
+    function _openFriLayer(Ctx memory c, uint256 k, uint256 off, uint256 depth, uint256 j, uint256[8] memory v)
+        private
+        view
+    {
+        uint256 leafAt = c.base + off;
+        if (!_merkleOk(_leafHash(leafAt, 128), leafAt + 128, depth, j, _root32(c.base, ROOTS_OFF + 32 * k))) {
+            revert Rejected(BAD_FRI_OPENING);
+        }
+        for (uint256 m = 0; m < 8; m++) {
+            v[m] = _rdExt(c.base, off + 16 * m);
+        }
+    }
+
+    function _pow8(uint256 x) private pure returns (uint256) {
+        x = mulmod(x, x, P);
+        x = mulmod(x, x, P);
+        return mulmod(x, x, P);
+    }
+
+    /// One binary fold at +-y: ((a + b) + beta/y (a - b)) / 2.
+    function _fold2(uint256 a, uint256 b, uint256 betaOverY) private pure returns (uint256) {
+        return _scale(_add(_add(a, b), _mul(betaOverY, _sub(a, b))), HALF);
+    }
+
+    /// fri_fold_coset(): sum_k beta^k f_k(x^8) from v_m = f(x mu^m), with
+    /// xInv = 1/x. Three binary folds with beta, beta^2, beta^4 give the same
+    /// value (the exponent of beta collects k's bits), for 7 products, not 64.
+    function _fold(Ctx memory c, uint256[8] memory v, uint256 xInv, uint256 beta) private pure returns (uint256) {
+        for (uint256 m = 0; m < 4; m++) {
+            v[m] = _fold2(v[m], v[m + 4], _scale(beta, mulmod(xInv, c.muInv[m], P)));
+        }
+        beta = _mul(beta, beta);
+        xInv = mulmod(xInv, xInv, P);
+        for (uint256 m = 0; m < 2; m++) {
+            v[m] = _fold2(v[m], v[m + 2], _scale(beta, mulmod(xInv, c.muInv[2 * m], P)));
+        }
+        return _fold2(v[0], v[1], _scale(_mul(beta, beta), mulmod(xInv, xInv, P)));
+    }
+
+    /// The remainder polynomial at a base-field point, by Horner's rule.
+    function _remainderAt(uint256 base, Layout memory l, uint256 x) private pure returns (uint256 acc) {
+        for (uint256 k = 1 << l.logRem; k > 0;) {
+            k--;
+            acc = _add(_scale(acc, x), _rdExt(base, l.remOff + 16 * k));
+        }
+    }
+}
