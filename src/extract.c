@@ -141,7 +141,7 @@ static struct json_object *path_parent(struct json_object *root, const char *pat
             snprintf(leaf, leaflen, "%s", p);
             return cur;
         }
-        char seg[128];
+        char seg[PIPELINE_MAX_PATH_EXPANDED + 1];
         snprintf(seg, sizeof(seg), "%.*s", (int)(dot - p), p);
         struct json_object *next;
         if (!json_object_object_get_ex(cur, seg, &next) || !next) {
@@ -157,7 +157,7 @@ static struct json_object *path_parent(struct json_object *root, const char *pat
 
 static struct json_object *path_get(struct json_object *root, const char *path)
 {
-    char leaf[128];
+    char leaf[PIPELINE_MAX_PATH_EXPANDED + 1];
     struct json_object *parent = path_parent(root, path, leaf, sizeof(leaf)), *v = NULL;
     if (parent)
         json_object_object_get_ex(parent, leaf, &v);
@@ -194,7 +194,7 @@ static struct json_object *json_number(double v)
 static bool apply_result(struct extract *x, const struct pipeline_rule *r, const char *value)
 {
     bool changed = false;
-    char leaf[128];
+    char leaf[PIPELINE_MAX_PATH_EXPANDED + 1];
     const char *paths[] = {r->append_path, r->count_path, r->set_path};
     for (int k = 0; k < 3; k++) {
         if (!paths[k])

@@ -59,7 +59,7 @@ static bool env_name_ok(const char *s)
 /* A result path: dot-separated segments of [A-Za-z0-9_] or {proofType}. */
 static bool path_ok(const char *s)
 {
-    if (!*s || strlen(s) > 200)
+    if (!*s || strlen(s) > PIPELINE_MAX_PATH)
         return false;
     const char *p = s;
     while (*p) {

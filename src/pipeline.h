@@ -21,8 +21,11 @@
 #define PIPELINE_MAX_ARGS    256
 #define PIPELINE_MAX_ENV     64 /* variables a phase's env may name */
 #define PIPELINE_MAX_STRING  4096
-#define PIPELINE_MAX_TYPES   64 /* proof types */
-#define PIPELINE_MAX_SECRETS 64 /* secret variables */
+#define PIPELINE_MAX_TYPES   64  /* proof types */
+#define PIPELINE_MAX_SECRETS 64  /* secret variables */
+#define PIPELINE_MAX_PATH    200 /* a result path, as written */
+/* ... once {proofType} (11 bytes) is replaced by a proof type (at most 32). */
+#define PIPELINE_MAX_PATH_EXPANDED (PIPELINE_MAX_PATH * 3)
 
 struct json_object;
 
