@@ -39,7 +39,7 @@ async function main() {
   const workdir = requireWorkdir(NAME);
 
   const started = performance.now();
-  say(`Generating ${system.names.length} ${type} proofs (fresh random inputs) in ${workdir}`);
+  say(`Generating ${system.names.length} ${type} proofs (fresh random inputs) in the session's work directory`);
   let ctx;
   try {
     ctx = await system.prepareProving(say);

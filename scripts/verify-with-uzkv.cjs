@@ -46,7 +46,7 @@ async function main() {
   const workdir = requireWorkdir(NAME);
   const proofs = listProofs(workdir);
   if (proofs.length === 0) fail(`${NAME}: no proofs (${proofPatterns()}) in ${workdir}`);
-  say(`Verifying ${proofs.length} proofs in ${workdir}`);
+  say(`Verifying ${proofs.length} proofs in the session's work directory`);
 
   // A WORKDIR holds one proof type; each type present is verified in turn.
   let failures = 0;

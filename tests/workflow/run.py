@@ -75,6 +75,10 @@ def one_workflow(stack, chain, proof_type):
     stored = json.dumps(stack.r("LRANGE", stack.key(sid, "events"), 0, -1))
     check(chain["PRIVATE_KEY"] not in stored and chain["PRIVATE_KEY"][2:] not in stored,
           "the development key stays out of Redis")
+    # The page shows no server paths: no stored line names the session's
+    # work directory.
+    workdir = os.path.join(stack.tmp, "work", sid)
+    check(workdir not in stored, "no stored line holds the work directory %s" % workdir)
     print("ok   %s: %d events, proofs %s, gas %d, %d transactions confirmed, %.1f s"
           % (proof_type, len(ev), ", ".join(proofs), vr["gasEstimate"], len(txs), took))
 
