@@ -268,6 +268,18 @@ static void api_stream(struct api *api, struct store *st, FCGX_Request *req, str
     sse_attach(api->sse, fd, req->requestId, r->session_id, last);
 }
 
+static void api_state_begin(void *arg)
+{
+    http_begin(arg, 200, "application/json");
+}
+
+static bool api_state_write(void *arg, const char *data, size_t len)
+{
+    return http_write(arg, data, len);
+}
+
+/* The state is written as it is read (store_state_write): a long log is
+ * never held whole. */
 static void api_state(struct api *api, struct store *st, FCGX_Request *req, struct request *r)
 {
     (void)api;
@@ -275,16 +287,14 @@ static void api_state(struct api *api, struct store *st, FCGX_Request *req, stru
         http_error(req, 400, NULL, "sessionId is required");
         return;
     }
-    char *json;
-    if (store_state_json(st, r->session_id, r->logs, &json) != STORE_OK) {
+    const struct store_state_sink sink = {api_state_begin, api_state_write, req};
+    bool found;
+    if (store_state_write(st, r->session_id, r->logs, &sink, &found) != STORE_OK) {
         redis_unavailable(req, st);
         return;
     }
-    if (!json) {
+    if (!found)
         http_error(req, 404, NULL, "no such session (unknown or expired)");
-        return;
-    }
-    reply_json(req, 200, NULL, json);
 }
 
 static void api_cancel(struct api *api, struct store *st, FCGX_Request *req, struct request *r)

@@ -137,27 +137,53 @@ static void http_put_body(FCGX_Request *req, const char *body, size_t len)
     }
 }
 
-void http_respond(FCGX_Request *req, int status, const char *content_type,
-                  const char *extra_headers, const char *body, size_t len)
+/* The status line and headers; len < 0: no Content-Length (the body is
+ * written in pieces, and the web server frames it). */
+static void http_put_headers(FCGX_Request *req, int status, const char *content_type,
+                             const char *extra_headers, long long len)
 {
     /* Headers are formatted here: libfcgi's own printf lacks %zu. */
     struct buf h;
     buf_init(&h);
     buf_appendf(&h, "Status: %d %s\r\n", status, status_text(status));
     if (content_type)
-        buf_appendf(&h, "Content-Type: %s\r\nContent-Length: %zu\r\n", content_type, len);
+        buf_appendf(&h, "Content-Type: %s\r\n", content_type);
+    if (content_type && len >= 0)
+        buf_appendf(&h, "Content-Length: %lld\r\n", len);
     buf_appends(&h, "Cache-Control: no-store\r\n");
     if (extra_headers)
         buf_appends(&h, extra_headers);
     buf_appends(&h, "\r\n");
     FCGX_PutStr(buf_head(&h), (int)buf_used(&h), req->out);
     buf_free(&h);
-    if (body && len) {
-        const char *method = FCGX_GetParam("REQUEST_METHOD", req->envp);
-        if (!method || strcmp(method, "HEAD") != 0)
-            http_put_body(req, body, len);
-    }
     metrics_http(status);
+}
+
+static bool http_is_head(FCGX_Request *req)
+{
+    const char *method = FCGX_GetParam("REQUEST_METHOD", req->envp);
+    return method && strcmp(method, "HEAD") == 0;
+}
+
+void http_respond(FCGX_Request *req, int status, const char *content_type,
+                  const char *extra_headers, const char *body, size_t len)
+{
+    http_put_headers(req, status, content_type, extra_headers, (long long)len);
+    if (body && len && !http_is_head(req))
+        http_put_body(req, body, len);
+}
+
+void http_begin(FCGX_Request *req, int status, const char *content_type)
+{
+    http_put_headers(req, status, content_type, NULL, -1);
+}
+
+bool http_write(FCGX_Request *req, const char *data, size_t len)
+{
+    if (http_is_head(req))
+        return false; /* nothing more to write */
+    http_put_body(req, data, len);
+    return !http_current.dropped && FCGX_GetError(req->out) == 0;
 }
 
 void http_error(FCGX_Request *req, int status, const char *extra_headers, const char *fmt, ...)

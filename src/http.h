@@ -45,6 +45,12 @@ void http_stop(struct http *h);
 /* Responses. extra_headers is NULL or "Name: value\r\n..." lines. */
 void http_respond(FCGX_Request *req, int status, const char *content_type,
                   const char *extra_headers, const char *body, size_t len);
+/* An answer written in pieces, for bodies too big to hold whole: the
+ * headers (no Content-Length), then http_write() until it returns false
+ * (a HEAD request, a client gone or too slow: stop writing). Each piece
+ * counts against the request's deadline like http_respond's body. */
+void http_begin(FCGX_Request *req, int status, const char *content_type);
+bool http_write(FCGX_Request *req, const char *data, size_t len);
 /* An error answer: the body is JSON {"error": "<the formatted message>"}. */
 void http_error(FCGX_Request *req, int status, const char *extra_headers, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));

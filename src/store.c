@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "config.h"
 #include "events.h"
+#include "log.h"
 
 #include <hiredis/hiredis.h>
 #include <stdarg.h>
@@ -338,27 +339,26 @@ static int store_transaction(struct store *st, int n, const int *argcs, const ch
     return STORE_DOWN;
 }
 
-int store_state_json(struct store *st, const char *sid, bool with_logs, char **json)
+/* The state hash, the log's length and the queue position as one
+ * transaction: one moment of the session. lastEventId is the length, the id
+ * of the last event the answer covers, so a client can draw the logs and
+ * then stream from right after them; the log's first lastEventId elements
+ * never change, so reading them in pieces afterwards keeps that moment. */
+static char *store_state_head(struct store *st, const char *sid, const struct store_session_keys *k,
+                              long *nevents, int *rc)
 {
-    struct store_session_keys k;
-    store_session_keys(st->cfg, sid, &k);
-    *json = NULL;
-
-    /* The hash, the log (or its length) and the queue position, as one
-     * transaction: the answer is one moment of the session, and lastEventId
-     * is the id of the last event it covers, so a client can draw the logs
-     * and then stream from right after them. */
-    const char *a1[] = {"HGETALL", k.state};
-    const char *a2[] = {"LRANGE", k.events, "0", "-1"};
-    const char *a2n[] = {"LLEN", k.events};
+    const char *a1[] = {"HGETALL", k->state};
+    const char *a2[] = {"LLEN", k->events};
     const char *a3[] = {"LPOS", st->g.queue, sid};
-    const char **const argvs[] = {a1, with_logs ? a2 : a2n, a3};
-    const int argcs[] = {2, with_logs ? 4 : 2, 3};
+    const char **const argvs[] = {a1, a2, a3};
+    const int argcs[] = {2, 2, 3};
     redisReply *exec;
-    if (store_transaction(st, 3, argcs, argvs, &exec) != STORE_OK)
-        return STORE_DOWN;
-    redisReply *h = exec->element[0], *ev = exec->element[1], *pos = exec->element[2];
-
+    *rc = store_transaction(st, 3, argcs, argvs, &exec);
+    if (*rc != STORE_OK)
+        return NULL;
+    redisReply *h = exec->element[0], *len = exec->element[1], *pos = exec->element[2];
+    char *json = NULL;
+    *nevents = len->type == REDIS_REPLY_INTEGER ? (long)len->integer : 0;
     if (h->type == REDIS_REPLY_ARRAY && h->elements > 0 && hash_get(h, "status")) {
         const char *status = hash_get(h, "status");
         const char *progress = hash_get(h, "progress");
@@ -373,37 +373,82 @@ int store_state_json(struct store *st, const char *sid, bool with_logs, char **j
                 .error = hash_get(h, "error"),
                 .start_time = hash_get(h, "startTime"),
                 .last_update = hash_get(h, "lastUpdate"),
-                .last_event_id = ev->type == REDIS_REPLY_ARRAY     ? (long)ev->elements
-                                 : ev->type == REDIS_REPLY_INTEGER ? (long)ev->integer
-                                                                   : 0,
+                .last_event_id = *nevents,
         };
         if (strcmp(status, "queued") == 0 && pos->type == REDIS_REPLY_INTEGER)
             ws.queue_position = pos->integer + 1;
-        struct buf logs;
-        buf_init(&logs);
-        if (with_logs) {
-            /* The log entries are the data of the stored log events. */
-            buf_append(&logs, "[", 1);
-            bool first = true;
-            for (size_t i = 0; ev->type == REDIS_REPLY_ARRAY && i < ev->elements; i++) {
-                const redisReply *e = ev->element[i];
-                struct store_entry en;
-                if (e->type != REDIS_REPLY_STRING)
-                    continue;
-                store_entry_parse(i + 1, e->str, e->len, &en);
-                if (en.type_len != 3 || memcmp(en.type, "log", 3) != 0)
-                    continue;
-                if (!first)
-                    buf_append(&logs, ",", 1);
-                buf_append(&logs, en.data, en.data_len);
-                first = false;
-            }
-            buf_append(&logs, "]", 1);
-        }
-        *json = event_state_json(&ws, with_logs ? buf_head(&logs) : NULL, buf_used(&logs));
-        buf_free(&logs);
+        json = event_state_json(&ws, NULL, 0);
     }
     freeReplyObject(exec);
+    return json;
+}
+
+/* The data of the log events among ids from+1 .. to, comma-separated,
+ * appended to out; *first says whether one was written before. */
+static int store_log_piece(struct store *st, const struct store_session_keys *k, long from, long to,
+                           struct buf *out, bool *first)
+{
+    char a[24], b[24];
+    snprintf(a, sizeof(a), "%ld", from);
+    snprintf(b, sizeof(b), "%ld", to - 1);
+    const char *argv[] = {"LRANGE", k->events, a, b};
+    redisReply *r = store_request(st, 4, argv);
+    if (!r)
+        return STORE_DOWN;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *e = r->element[i];
+        struct store_entry en;
+        if (e->type != REDIS_REPLY_STRING)
+            continue;
+        store_entry_parse((uint64_t)from + i + 1, e->str, e->len, &en);
+        if (en.type_len != 3 || memcmp(en.type, "log", 3) != 0)
+            continue; /* the log entries are the data of the log events */
+        if (!*first)
+            buf_append(out, ",", 1);
+        buf_append(out, en.data, en.data_len);
+        *first = false;
+    }
+    freeReplyObject(r);
+    return STORE_OK;
+}
+
+int store_state_write(struct store *st, const char *sid, bool with_logs,
+                      const struct store_state_sink *sink, bool *found)
+{
+    struct store_session_keys k;
+    store_session_keys(st->cfg, sid, &k);
+    long n;
+    int rc;
+    char *json = store_state_head(st, sid, &k, &n, &rc);
+    *found = json != NULL;
+    if (!json)
+        return rc;
+    sink->begin(sink->arg);
+    size_t len = strlen(json);
+    if (!with_logs) {
+        sink->write(sink->arg, json, len);
+        free(json);
+        return STORE_OK;
+    }
+    /* {...state...,"logs":[...]}: the state's closing brace goes last. */
+    bool ok = sink->write(sink->arg, json, len - 1) && sink->write(sink->arg, ",\"logs\":[", 9);
+    free(json);
+    struct buf piece;
+    buf_init(&piece);
+    bool first = true;
+    for (long from = 0; ok && from < n; from += STORE_STATE_CHUNK) {
+        long to = from + STORE_STATE_CHUNK < n ? from + STORE_STATE_CHUNK : n;
+        if (store_log_piece(st, &k, from, to, &piece, &first) != STORE_OK) {
+            log_warn("session %s: the state's log ended short: %s", sid, store_error(st));
+            ok = false;
+            break;
+        }
+        ok = sink->write(sink->arg, buf_head(&piece), buf_used(&piece));
+        buf_reset(&piece);
+    }
+    buf_free(&piece);
+    if (ok)
+        sink->write(sink->arg, "]}", 2);
     return STORE_OK;
 }
 

@@ -49,8 +49,21 @@ struct store_head {
 };
 int store_head(struct store *st, const char *sid, struct store_head *out);
 
-/* The WorkflowState JSON; *json is NULL when there is no such session. */
-int store_state_json(struct store *st, const char *sid, bool with_logs, char **json);
+/* The WorkflowState JSON, written piece by piece: the state with the log
+ * read STORE_STATE_CHUNK events at a time, so that a request never holds a
+ * whole long log. begin(arg) is called once, when the session exists,
+ * before the first write(arg, ...); write returns false to stop (the
+ * client is gone). *found tells whether the session exists. STORE_DOWN
+ * when Redis failed before anything was written; one failing later ends
+ * the answer short (it is logged). */
+#define STORE_STATE_CHUNK 256
+struct store_state_sink {
+    void (*begin)(void *arg);
+    bool (*write)(void *arg, const char *data, size_t len);
+    void *arg;
+};
+int store_state_write(struct store *st, const char *sid, bool with_logs,
+                      const struct store_state_sink *sink, bool *found);
 
 enum store_cancel {
     STORE_CANCEL_NOT_FOUND,

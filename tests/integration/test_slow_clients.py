@@ -1,6 +1,7 @@
 """Clients that read slowly or not at all: they cannot hold the request
 threads, so the rest of the API keeps answering (issue: eight slow readers
 of a big state answer once stopped /health for 90 s)."""
+import json
 import os
 import socket
 import time
@@ -101,6 +102,36 @@ class SlowClientTest(unittest.TestCase):
             print("\n  RSS growth for 40 catching-up viewers: %d KiB" % grown)
             self.assertLess(grown, 12 * 1024, "RSS grew by %d KiB for 40 viewers" % grown)
             for c in viewers:
+                c.sock.close()
+        finally:
+            ws.close()
+
+
+    def test_state_answers_do_not_hold_a_whole_log_each(self):
+        # Eight requests for the state of a 20,000-line session (about
+        # 2.6 MB of log) whose clients read nothing: each request thread
+        # holds a piece of the log at a time, not the whole of it.
+        ws = Workspace()
+        try:
+            ps = ws.ps(os.path.join(PIPELINES, "basic.json"), binary=RELEASE_BIN)
+            n = ws.nginx(ps.socket)
+            sid = create(n.port, "proofs")
+            self.assertEqual(follow(n.port, sid, timeout=60)[-1].type, "complete")
+            whole = request(n.port, "GET", "/api/workflow/state?sessionId=" + sid).body
+            self.assertGreater(len(json.loads(whole)["logs"]), 20000)
+            before = rss_kib(ps.pid)
+            readers = []
+            for _ in range(8):
+                c = FastCGI(ps.socket)
+                c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                c.send("GET", "/api/workflow/state?sessionId=" + sid)
+                readers.append(c)
+            time.sleep(2.0)
+            grown = rss_kib(ps.pid) - before
+            print("\n  RSS growth for 8 unread state answers of %d bytes: %d KiB"
+                  % (len(whole), grown))
+            self.assertLess(grown, 8 * 1024, "RSS grew by %d KiB" % grown)
+            for c in readers:
                 c.sock.close()
         finally:
             ws.close()
