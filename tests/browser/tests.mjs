@@ -161,7 +161,7 @@ async function pageLines(page) {
     id: Number(n.dataset.id),
     n: Number(n.dataset.n),
     ts: n.dataset.ts,
-    msg: n.querySelector('.msg').textContent,
+    msg: n.querySelector('.msg').dataset.raw ?? n.querySelector('.msg').textContent,
     kind: n.classList.contains('err') ? 'err' : n.classList.contains('warn') ? 'warn' : '',
   })));
 }
@@ -335,6 +335,12 @@ test('full-run', 'a full run reaches the results panel with the right figures', 
   const lines = await pageLines(page);
   assertSameAsLog(lines, st.logs, 'full run');
   assert.deepEqual(lines.filter((l) => l.kind === 'err').map((l) => l.msg), ['warning: using the test trusted setup']);
+  // The verify lines' emoji check mark is drawn with one the default fonts
+  // have (headless Chromium on Debian has no emoji font).
+  const verify = await page.$$eval('#lines .ln .msg', (ns) =>
+    ns.map((n) => n.textContent).filter((m) => m.includes('proof Verified')));
+  assert.equal(verify.length, 6, 'six verify lines');
+  for (const v of verify) assert.match(v, /^\u2713 circuit_\w+ proof Verified$/, 'a verify line as drawn: ' + v);
   assert.equal(await text(page, '#line-count'), st.logs.length + ' lines \u00b7 1 on stderr');
 
   assert.ok(await page.isHidden('#cancel'), 'no Cancel button once the run is over');

@@ -67,6 +67,19 @@ function trimLines(s) {
   if (!term.follow) out.scrollTop -= before - out.scrollHeight;
 }
 
+// Glyphs that Debian's default fonts lack, drawn with ones they have: the
+// verify lines' U+2705 (an emoji) is an empty box without an emoji font.
+// A line drawn differently keeps its own text in data-raw.
+const GLYPHS = /[\u2705\u274c]/g;
+const GLYPH_FOR = { '\u2705': '\u2713', '\u274c': '\u2717' };
+
+function msgNode(msg) {
+  const shown = msg.replace(GLYPHS, (c) => GLYPH_FOR[c]);
+  const span = el('span', 'msg', shown);
+  if (shown !== msg) span.dataset.raw = msg;
+  return span;
+}
+
 // Two elements a line: the time of day is drawn by CSS from data-time.
 function lineNode(l) {
   const div = document.createElement('div');
@@ -76,7 +89,7 @@ function lineNode(l) {
   div.dataset.ts = l.ts;
   div.dataset.time = clock(l.ts);
   if (l.kind) div.appendChild(el('span', 'tag', l.kind === 'err' ? 'stderr' : 'notice'));
-  div.appendChild(el('span', 'msg', l.msg));
+  div.appendChild(msgNode(l.msg));
   return div;
 }
 
