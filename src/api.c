@@ -7,6 +7,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
 #include "pipeline.h"
 #include "request.h"
@@ -19,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #ifndef PHASESTREAM_VERSION
 #define PHASESTREAM_VERSION "0.1.0"
@@ -37,10 +37,8 @@ static const char RETRY_LATER[] = "Retry-After: 2\r\n";
 
 static void redis_log_down(const struct store *st)
 {
-    static _Thread_local long long last;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    static _Thread_local int64_t last;
+    int64_t now = loop_now();
     if (last == 0 || now - last >= REDIS_LOG_EVERY_MS) {
         last = now;
         log_warn("answering 503: %s", store_error(st));

@@ -33,14 +33,15 @@ void extract_drops(const struct extract *x, struct extract_drops *out)
     *out = x->drops;
 }
 
-/* Is there room for n more bytes of captured text? Counts a drop if not. */
-static bool extract_room(struct extract *x, size_t n)
+/* May a value of add bytes replace one of drop bytes in the results? Keeps
+ * the count when it may, counts a dropped value when not. */
+static bool extract_room(struct extract *x, size_t drop, size_t add)
 {
-    if (x->bytes + n > EXTRACT_MAX_BYTES) {
+    if (x->bytes - drop + add > EXTRACT_MAX_BYTES) {
         x->drops.values++;
         return false;
     }
-    x->bytes += n;
+    x->bytes = x->bytes - drop + add;
     return true;
 }
 
@@ -215,7 +216,7 @@ static bool apply_result(struct extract *x, const struct pipeline_rule *r, const
                 x->drops.values++;
                 continue;
             }
-            if (!extract_room(x, strlen(value)))
+            if (!extract_room(x, 0, strlen(value)))
                 continue;
             json_object_array_add(cur, json_object_new_string(value));
             changed = true;
@@ -231,15 +232,11 @@ static bool apply_result(struct extract *x, const struct pipeline_rule *r, const
                     continue;
                 json_object_object_add(parent, leaf, json_number(v));
             } else {
-                /* The old value's bytes are given back before the room
-                 * for the new one is checked. */
-                if (cur && json_object_is_type(cur, json_type_string))
-                    x->bytes -= (size_t)json_object_get_string_len(cur);
-                if (!extract_room(x, strlen(value))) {
-                    if (cur && json_object_is_type(cur, json_type_string))
-                        x->bytes += (size_t)json_object_get_string_len(cur);
+                size_t old = cur && json_object_is_type(cur, json_type_string)
+                                     ? (size_t)json_object_get_string_len(cur)
+                                     : 0;
+                if (!extract_room(x, old, strlen(value)))
                     continue;
-                }
                 json_object_object_add(parent, leaf, json_object_new_string(value));
             }
             changed = true;

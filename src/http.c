@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "config.h"
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
 
 #include <errno.h>
@@ -50,13 +51,6 @@ struct http_current {
     bool dropped;
 };
 static _Thread_local struct http_current http_current = {-1, 0, 0, false};
-
-static long long http_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct http {
     const struct config *cfg;
@@ -117,7 +111,7 @@ static void http_put_body(FCGX_Request *req, const char *body, size_t len)
 {
     struct http_current *c = &http_current;
     for (size_t off = 0; off < len && !c->dropped;) {
-        long long left = c->deadline_ms - http_now_ms();
+        long long left = c->deadline_ms - loop_now();
         if (c->fd < 0 || left <= 0) {
             http_drop_slow_client(c, len);
             break;
@@ -129,7 +123,7 @@ static void http_put_body(FCGX_Request *req, const char *body, size_t len)
         size_t n = len - off < HTTP_WRITE_CHUNK ? len - off : HTTP_WRITE_CHUNK;
         if (FCGX_PutStr(body + off, (int)n, req->out) != (int)n) {
             /* A send that timed out at the deadline, or a client gone. */
-            if (http_now_ms() >= c->deadline_ms)
+            if (loop_now() >= c->deadline_ms)
                 http_drop_slow_client(c, len);
             break;
         }
@@ -341,7 +335,7 @@ static void http_serve(struct http *h, FCGX_Request *req, void *state, int fd)
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)); /* a kept connection's */
         http_current.fd = fd;
         http_current.timeout_s = h->cfg->request_timeout;
-        http_current.deadline_ms = http_now_ms() + h->cfg->request_timeout * 1000LL;
+        http_current.deadline_ms = loop_now() + h->cfg->request_timeout * 1000LL;
         http_current.dropped = false;
         h->handler->handle(state, req);
         if (req->ipcFd < 0)

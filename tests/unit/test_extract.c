@@ -146,6 +146,36 @@ static void test_a_catastrophic_pattern_is_bounded(void **state)
     assert_string_equal(json_object_to_json_string(json_object_object_get(
                                 json_object_object_get(extract_results(x), "stats"), "evil")),
                         "0");
+    struct extract_drops d;
+    extract_drops(x, &d);
+    assert_int_equal(d.match_limit, 1); /* counted, so the runner can say so */
+    extract_free(x);
+    pipeline_free(p);
+}
+
+static void test_results_are_bounded_and_drops_counted(void **state)
+{
+    (void)state;
+    struct pipeline *p = load();
+    struct extract *x = extract_new(p, "groth16");
+    struct sink_log s = {0};
+    char line[64];
+    for (int i = 0; i < EXTRACT_MAX_ITEMS + 5; i++) {
+        snprintf(line, sizeof(line), "f%d_proof.json", i);
+        feed(x, p, line, &s);
+    }
+    struct json_object *proofs =
+            json_object_object_get(json_object_object_get(extract_results(x), "proofs"), "groth16");
+    assert_int_equal(json_object_array_length(proofs), EXTRACT_MAX_ITEMS);
+    struct extract_drops d;
+    extract_drops(x, &d);
+    assert_int_equal(d.values, 5);
+    /* A set value replaces the old one's bytes: setting it again and again
+     * never fills the bound. */
+    for (int i = 0; i < 2 * EXTRACT_MAX_BYTES / 8; i++)
+        feed(x, p, "name abcdefgh", &s);
+    extract_drops(x, &d);
+    assert_int_equal(d.values, 5);
     extract_free(x);
     pipeline_free(p);
 }
@@ -176,6 +206,7 @@ int main(void)
             cmocka_unit_test(test_the_pipeline_is_parsed_into_its_struct),
             cmocka_unit_test(test_every_action),
             cmocka_unit_test(test_a_catastrophic_pattern_is_bounded),
+            cmocka_unit_test(test_results_are_bounded_and_drops_counted),
             cmocka_unit_test(test_numbers_with_suffixes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
