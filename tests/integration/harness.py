@@ -18,6 +18,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("PHASESTREAM_BIN", os.path.join(ROOT, "phasestream"))
+# The ThreadSanitizer build (make tsan): its forked shims may never run the
+# parent-death signal's handler while they wait in waitpid().
+UNDER_TSAN = "/tsan/" in BIN
 # The optimised build, for measurements that a sanitizer's allocator would
 # distort (ASan keeps freed memory in quarantine).
 RELEASE_BIN = os.path.join(ROOT, "phasestream")
