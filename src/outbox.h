@@ -1,9 +1,10 @@
 /* outbox.h -- a running session's events on their way to Redis, in order.
  *
  * A runner queues every event of its session here, and writes the queue
- * after each read of the phase's output in one pipelined round trip
- * (store_append), so a burst of output costs one round trip and a line
- * printed alone is in Redis within a millisecond or two of being printed.
+ * after each read of the phase's output (store_append): a burst of output
+ * costs Redis one script call per STORE_APPEND_BATCH events and one
+ * notification, and a line printed alone is in Redis within a millisecond
+ * or two of being printed.
  *
  * The queue is also what keeps the log whole through a Redis outage
  * (docs/design.md, invariant 8): events that could not be written stay queued, in order, and

@@ -30,7 +30,6 @@ struct store {
 
 #define STORE_CONNECT_TIMEOUT_MS 1000
 #define STORE_COMMAND_TIMEOUT_MS 5000
-#define STORE_APPEND_BATCH       256
 
 struct store *store_new(const struct config *cfg)
 {
@@ -501,70 +500,60 @@ int store_claim(struct store *st, const char *instance, struct store_claim *out)
     return rc;
 }
 
-/* Sends up to n appends pipelined and reads their replies. Returns how many
- * succeeded from the front. *stop is set with the reason the rest did not:
- * the connection died, a script is missing, the session refused (*closed),
- * or Redis answered with an error. */
-enum append_stop { APPEND_ALL, APPEND_DOWN, APPEND_NOSCRIPT, APPEND_CLOSED, APPEND_ERROR };
-
-static size_t store_append_batch(struct store *st, const char *sid, const struct store_event *ev,
-                                 size_t n, enum append_stop *stop)
+/* How many of ev[0 .. n-1] go into one append call: at most
+ * STORE_APPEND_BATCH events and, past the first, STORE_APPEND_BYTES of
+ * payload, so one call never holds Redis for long. */
+static size_t store_append_span(const struct store_event *ev, size_t n)
 {
+    size_t k = 0, bytes = 0;
+    while (k < n && k < STORE_APPEND_BATCH && (k == 0 || bytes < STORE_APPEND_BYTES))
+        bytes += strlen(ev[k++].payload);
+    return k;
+}
+
+/* One append call for ev[0 .. n-1] (n from store_append_span): the session
+ * vector, the count, then per event seq, type, payload, the number of field
+ * arguments and the fields. Returns the script's reply, or NULL with the
+ * error set. */
+static redisReply *store_append_call(struct store *st, const char *sid,
+                                     const struct store_event *ev, size_t n)
+{
+    enum { PER_EVENT = 4 + STORE_EVENT_MAX_FIELDS };
+    static const char *const nfields[] = {"0", "1", "2", "3", "4", "5", "6", "7", "8"};
+    _Static_assert(STORE_EVENT_MAX_FIELDS < sizeof(nfields) / sizeof(nfields[0]),
+                   "a count for every number of fields");
     struct store_session_argv a;
-    char nkeys[12];
+    char nkeys[12], count[24];
     store_session_argv(st->cfg, sid, &st->g, NULL, 0, &a);
     snprintf(nkeys, sizeof(nkeys), "%d", STORE_SESSION_KEYS);
-
+    snprintf(count, sizeof(count), "%zu", n);
+    size_t max = 3 + STORE_SESSION_KEYS + STORE_SESSION_ARGS + 1 + n * PER_EVENT;
+    const char **argv = xcalloc(max, sizeof(*argv));
+    char(*seq)[24] = xcalloc(n, sizeof(*seq));
+    size_t argc = 0;
+    argv[argc++] = "EVALSHA";
+    argv[argc++] = st->sha[STORE_SCRIPT_APPEND];
+    argv[argc++] = nkeys;
+    for (int k = 0; k < STORE_SESSION_KEYS; k++)
+        argv[argc++] = a.keys[k];
+    for (int k = 0; k < a.nargs; k++)
+        argv[argc++] = a.args[k];
+    argv[argc++] = count;
     for (size_t i = 0; i < n; i++) {
-        /* EVALSHA, SHA, key count, the session vector, seq, type, payload
-         * and the state updates. */
-        const char *argv[3 + STORE_SESSION_KEYS + STORE_SESSION_ARGS + STORE_SCRIPT_ARGS + 3 +
-                         STORE_EVENT_MAX_FIELDS];
-        char seq[24];
-        int argc = 0;
-        snprintf(seq, sizeof(seq), "%llu", (unsigned long long)ev[i].seq);
-        argv[argc++] = "EVALSHA";
-        argv[argc++] = st->sha[STORE_SCRIPT_APPEND];
-        argv[argc++] = nkeys;
-        for (int k = 0; k < STORE_SESSION_KEYS; k++)
-            argv[argc++] = a.keys[k];
-        for (int k = 0; k < a.nargs; k++)
-            argv[argc++] = a.args[k];
-        argv[argc++] = seq;
+        size_t nf = ev[i].nfields < STORE_EVENT_MAX_FIELDS ? ev[i].nfields & ~(size_t)1
+                                                           : STORE_EVENT_MAX_FIELDS;
+        snprintf(seq[i], sizeof(seq[i]), "%llu", (unsigned long long)ev[i].seq);
+        argv[argc++] = seq[i];
         argv[argc++] = ev[i].type;
         argv[argc++] = ev[i].payload;
-        for (size_t f = 0; f + 1 < ev[i].nfields && f + 1 < STORE_EVENT_MAX_FIELDS; f += 2) {
+        argv[argc++] = nfields[nf];
+        for (size_t f = 0; f < nf; f++)
             argv[argc++] = ev[i].fields[f];
-            argv[argc++] = ev[i].fields[f + 1];
-        }
-        redisAppendCommandArgv(st->ctx, argc, argv, NULL);
     }
-    size_t ok = 0;
-    *stop = APPEND_ALL;
-    for (size_t i = 0; i < n; i++) {
-        void *rv;
-        if (redisGetReply(st->ctx, &rv) != REDIS_OK) {
-            store_fail(st, "Redis: %s", st->ctx->errstr[0] ? st->ctx->errstr : "connection lost");
-            *stop = APPEND_DOWN;
-            return ok;
-        }
-        redisReply *r = rv;
-        if (*stop == APPEND_ALL) {
-            if (r->type == REDIS_REPLY_INTEGER && r->integer >= 0) {
-                ok++;
-            } else if (r->type == REDIS_REPLY_INTEGER) {
-                *stop = APPEND_CLOSED;
-            } else if (is_noscript(r)) {
-                *stop = APPEND_NOSCRIPT;
-            } else {
-                snprintf(st->err, sizeof(st->err), "Redis: %s",
-                         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-                *stop = APPEND_ERROR;
-            }
-        }
-        freeReplyObject(r);
-    }
-    return ok;
+    redisReply *r = store_request(st, (int)argc, argv); /* repeatable: see LUA_APPEND */
+    free(seq);
+    free(argv);
+    return r;
 }
 
 int store_append(struct store *st, const char *sid, const struct store_event *ev, size_t n,
@@ -576,22 +565,31 @@ int store_append(struct store *st, const char *sid, const struct store_event *ev
     size_t done = 0;
     bool reloaded = false;
     while (done < n) {
-        size_t batch = n - done < STORE_APPEND_BATCH ? n - done : STORE_APPEND_BATCH;
-        enum append_stop stop;
-        done += store_append_batch(st, sid, ev + done, batch, &stop);
-        if (stop == APPEND_ALL)
-            continue;
-        if (stop == APPEND_NOSCRIPT && !reloaded) {
+        size_t span = store_append_span(ev + done, n - done);
+        redisReply *r = store_append_call(st, sid, ev + done, span);
+        if (!r)
+            break; /* the connection died: what was consumed so far counts */
+        if (r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
+            done += (size_t)r->integer;
+        } else if (r->type == REDIS_REPLY_INTEGER) {
+            *closed = true;
+        } else if (is_noscript(r) && !reloaded) {
             reloaded = true;
+            freeReplyObject(r);
             if (store_load_scripts(st) == STORE_OK)
                 continue;
+            break;
+        } else {
+            snprintf(st->err, sizeof(st->err), "Redis: %s",
+                     r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
         }
-        if (stop == APPEND_CLOSED)
-            *closed = true;
-        else if (done == 0)
-            return STORE_DOWN;
-        break;
+        bool more = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+        freeReplyObject(r);
+        if (!more)
+            break;
     }
+    if (done == 0 && !*closed)
+        return STORE_DOWN;
     return (int)done;
 }
 

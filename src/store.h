@@ -83,7 +83,9 @@ struct store_claim {
  * Returns 1 when one was claimed, 0 when the queue is empty. */
 int store_claim(struct store *st, const char *instance, struct store_claim *out);
 
-#define STORE_EVENT_MAX_FIELDS 8 /* names + values of state updates per event */
+#define STORE_APPEND_BATCH     256       /* events per append call, at most */
+#define STORE_APPEND_BYTES     (1 << 20) /* payload per call, past its first event */
+#define STORE_EVENT_MAX_FIELDS 8         /* names + values of state updates per event */
 struct store_event {
     uint64_t seq; /* the runner's sequence number, for exactly-once retries */
     const char *type;
@@ -91,7 +93,8 @@ struct store_event {
     const char **fields; /* state hash updates: name, value, name, value... */
     size_t nfields;      /* count of names + values, at most STORE_EVENT_MAX_FIELDS */
 };
-/* Appends events in order in one round trip; a complete or error event
+/* Appends events in order: one script call (one RPUSH, one notification)
+ * per STORE_APPEND_BATCH events or STORE_APPEND_BYTES of payload; a complete or error event
  * ends the session (store_schema.h: session_end). Returns how many are stored
  * (retried ones already stored count), or STORE_DOWN. *closed is set when
  * the session no longer takes events (expired, or already ended). */

@@ -4,7 +4,7 @@
  * the invariant it keeps. Every script is LUA_SHARED followed by its own
  * body: the shared part holds the helpers that spell the schema (a
  * session's key names, the element format, the Redis clock, the session
- * script layout) and session_end, the one way a session ends. Keys are built
+ * script layout, the element) and session_end, the one way a session ends. Keys are built
  * inside a script only when the session id was found in Redis (claim,
  * lapsed), which ties phasestream to a single Redis or a Sentinel-managed
  * primary rather than a Cluster (the {S} hash tags keep the per-session keys
@@ -20,8 +20,9 @@
 /* The helpers every script starts with: a session's key from its id; the
  * Redis clock in ms; the terminal event types; session(), a session
  * script's keys and first arguments by name; session_touch(), which
- * refreshes the TTL of both session keys (every write does); session_push(),
- * which stores one event as "TYPE\nJSON" and returns its id.
+ * refreshes the TTL of both session keys (every write does);
+ * session_element(), an event as its list element, "TYPE\nJSON";
+ * session_push(), which stores one event and returns its id.
  *
  * session_end(s, was, kind, payload, fields) ends the session, which is
  * `was` (queued or running), with its terminal event: exactly one, since
@@ -46,8 +47,9 @@
     "  redis.call('EXPIRE', s.state, s.ttl)\n"                                                     \
     "  redis.call('EXPIRE', s.events, s.ttl)\n"                                                    \
     "end\n"                                                                                        \
+    "local function session_element(kind, payload) return kind .. '\\n' .. payload end\n"          \
     "local function session_push(s, kind, payload)\n"                                              \
-    "  return redis.call('RPUSH', s.events, kind .. '\\n' .. payload)\n"                           \
+    "  return redis.call('RPUSH', s.events, session_element(kind, payload))\n"                     \
     "end\n"                                                                                        \
     "local function session_end(s, was, kind, payload, fields)\n"                                  \
     "  if was == 'queued' then redis.call('LREM', s.queue, 0, s.sid)\n"                            \
@@ -102,35 +104,54 @@ static const char LUA_CLAIM[] =
                    "end\n"
                    "return false\n";
 
-/* append: one event, with optional state field updates, then PUBLISH its id;
- * a complete or error event ends the session. Keeps design invariant 1 (durable
- * first: the id is published only after RPUSH) and "exactly one terminal
- * event": nothing is appended once the status is complete or error. seq > 0
- * makes a runner's retry after a lost reply a no-op instead of a duplicate.
- * ARGV[5..]: seq, type, payload, then field names and values. Returns the
- * id, 0 for an already-stored retry, -1 for no session, -2 for an ended
- * one. */
+/* append: a burst of events in one call: one RPUSH for all of them, one
+ * HSET of the state fields they carry (a later value of a field wins), one
+ * PUBLISH of the last id; a complete or error event ends the burst and the
+ * session. Keeps design invariant 1 (durable first: the id is published
+ * only after the RPUSH that gave it) and "exactly one terminal event":
+ * nothing is appended once the status is complete or error. An event with
+ * seq > 0 that is not past the stored wseq was stored by an earlier call
+ * whose reply was lost, and is skipped, so a runner's retry is a no-op
+ * instead of a duplicate. ARGV[5] is the number of events; each is then
+ * seq, type, payload, the number of field arguments, and the field names
+ * and values. Returns how many events the call consumed from the front
+ * (stored, or stored before), -1 for no session, -2 for an ended one. */
 static const char LUA_APPEND[] = LUA_SHARED
         "local s = session()\n"
         "local st = redis.call('HGET', s.state, 'status')\n"
         "if not st then return -1 end\n"
-        "local seq = tonumber(ARGV[5])\n"
-        "if seq > 0 and seq <= tonumber(redis.call('HGET', s.state, 'wseq') or '0') then\n"
-        "  return 0\n"
+        "local wseq = tonumber(redis.call('HGET', s.state, 'wseq') or '0')\n"
+        "local lines, fields, last = {}, {}, nil\n"
+        "local at, done = 6, 0\n"
+        "for i = 1, tonumber(ARGV[5]) do\n"
+        "  local seq, kind, nf = tonumber(ARGV[at]), ARGV[at + 1], tonumber(ARGV[at + 3])\n"
+        "  if seq == 0 or seq > wseq then\n"
+        "    if is_terminal(st) then\n"
+        "      if done == 0 then return -2 end\n"
+        "      break\n"
+        "    end\n"
+        "    for j = at + 4, at + 3 + nf do fields[#fields + 1] = ARGV[j] end\n"
+        "    if seq > 0 then wseq = seq end\n"
+        "    if is_terminal(kind) then last = {kind, ARGV[at + 2]} end\n"
+        "    if not last then lines[#lines + 1] = session_element(kind, ARGV[at + 2]) end\n"
+        "  end\n"
+        "  done = i\n"
+        "  at = at + 4 + nf\n"
+        "  if last then break end\n"
         "end\n"
-        "if is_terminal(st) then return -2 end\n"
-        "local fields = {}\n"
-        "for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end\n"
-        "if seq > 0 then\n"
-        "  fields[#fields + 1] = 'wseq'\n"
-        "  fields[#fields + 1] = ARGV[5]\n"
+        "if #lines == 0 and not last then return done end\n"
+        "local id = 0\n"
+        "if #lines > 0 then id = redis.call('RPUSH', s.events, unpack(lines)) end\n"
+        "fields[#fields + 1] = 'wseq'\n"
+        "fields[#fields + 1] = tostring(wseq)\n"
+        "if last then\n"
+        "  session_end(s, st, last[1], last[2], fields)\n"
+        "  return done\n"
         "end\n"
-        "if is_terminal(ARGV[6]) then return session_end(s, st, ARGV[6], ARGV[7], fields) end\n"
-        "local id = session_push(s, ARGV[6], ARGV[7])\n"
         "redis.call('HSET', s.state, 'lastUpdate', s.now, unpack(fields))\n"
         "session_touch(s)\n"
         "redis.call('PUBLISH', s.notify, id)\n"
-        "return id\n";
+        "return done\n";
 
 /* cancel: a queued session is taken off the queue and ended here, with its
  * terminal event; a running one is flagged and its runner told on the cancel

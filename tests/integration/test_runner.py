@@ -23,6 +23,32 @@ def messages(events):
     return [e.data["message"] for e in events if e.type == "log"]
 
 
+def monitor_args(line):
+    """A command's arguments from a MONITOR line (quoted, with Redis'
+    escapes: \\" \\\\ \\n \\r \\t \\xHH)."""
+    args, i = [], line.index('"')
+    while i < len(line):
+        if line[i] != '"':
+            i += 1
+            continue
+        out, i = bytearray(), i + 1
+        while line[i] != '"':
+            if line[i] == "\\":
+                c = line[i + 1]
+                if c == "x":
+                    out.append(int(line[i + 2:i + 4], 16))
+                    i += 4
+                    continue
+                out += {"n": b"\n", "r": b"\r", "t": b"\t"}.get(c, c.encode())
+                i += 2
+            else:
+                out += line[i].encode()
+                i += 1
+        args.append(out.decode())
+        i += 1
+    return args
+
+
 class RunnerTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -260,11 +286,55 @@ class RunnerTest(unittest.TestCase):
         mon.close()
         mine = [l for l in lines if sid in l]
         appends = [l for l in mine if '"EVALSHA"' in l and '"log"' in l]
-        self.assertEqual(len(appends), len([e for e in stored_events(self.s.r, self.s, sid)
-                                            if e[1] == "log"]))
-        self.assertTrue(all(len(l) < 1500 for l in appends), max(map(len, appends)))
+        # Each line is sent once (lines printed together share a call),
+        # and a call carries those lines, not the session.
+        self.assertEqual(sum(l.count('"log"') for l in appends),
+                         len([e for e in stored_events(self.s.r, self.s, sid) if e[1] == "log"]))
+        self.assertTrue(all(len(l) < 1500 * l.count('"{\\"') for l in appends),
+                        max(appends, key=len))
         # Nothing rewrites a whole session per line.
         self.assertFalse([l for l in mine if '"SET"' in l or '"DEL"' in l])
+
+    def test_a_burst_of_lines_costs_one_script_call_and_one_notification(self):
+        def calls(what):
+            info = self.s.r("INFO", "commandstats")
+            for line in info.splitlines():
+                if line.startswith("cmdstat_%s:" % what):
+                    return int(line.split("calls=")[1].split(",")[0])
+            return 0
+        evals, publishes = calls("evalsha"), calls("publish")
+        sid = create(self.s.port, "flood")  # 3,000 lines at once
+        events = follow(self.s.port, sid)
+        evals, publishes = calls("evalsha") - evals, calls("publish") - publishes
+        seqs = [int(m.split()[2]) for m in messages(events) if m.startswith("flood line ")]
+        self.assertEqual(seqs, list(range(1, 3001)))
+        ids = [e.id for e in events]
+        self.assertEqual(ids, list(range(1, len(ids) + 1)))
+        self.assertEqual(events[-1].type, "complete")
+        # One call per burst of up to 256 events (plus create, claim,
+        # heartbeats and the phases' status events), not one per line.
+        self.assertLess(evals, 3000 // 256 * 3 + 40, evals)
+        self.assertLess(publishes, 3000 // 256 * 3 + 40, publishes)
+
+    def test_an_append_sent_again_after_a_lost_reply_stores_nothing_twice(self):
+        mon = self.s.redis.client()
+        mon("MONITOR")
+        sid = create(self.s.port, "slow")
+        follow(self.s.port, sid)
+        mon.sock.settimeout(0.5)
+        calls = []
+        try:
+            while True:
+                line = mon._line().decode("utf-8", "replace")
+                if sid in line and '"EVALSHA"' in line and '"log"' in line:
+                    calls.append(monitor_args(line))
+        except (OSError, ConnectionError):
+            pass
+        mon.close()
+        before = self.s.r("LRANGE", self.s.key(sid, "events"), 0, -1)
+        for argv in calls:  # what a runner sends when a reply was lost
+            self.assertEqual(self.s.r(*argv), int(argv[11]))
+        self.assertEqual(self.s.r("LRANGE", self.s.key(sid, "events"), 0, -1), before)
 
     def test_keys_are_prefixed_hash_tagged_and_expire(self):
         sid = create(self.s.port, "ok")
