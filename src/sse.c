@@ -9,7 +9,15 @@
  * and resumes from Redis). A feed's cache holds at most SSE_CACHE_EVENTS
  * events and SSE_CACHE_BYTES bytes plus the event that crosses it. A read
  * asks for SSE_CHUNK events at most. An idle viewer costs its struct and its
- * socket. */
+ * socket.
+ *
+ * One record, one write per pump: the events a viewer is sent in one pump
+ * (from a read's answer and from the cache alike) are gathered in the
+ * loop's one pump buffer (struct sse: pump), then framed as one STDOUT
+ * record (as few as FCGI_CONTENT_CHUNK allows) into the viewer's own
+ * buffer, which is written with one send. The pump buffer holds one
+ * viewer's events at a time, only within a pump, so an idle viewer holds
+ * none of it. */
 #include "sse.h"
 #include "alloc.h"
 #include "buf.h"
@@ -32,13 +40,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define SSE_CHUNK          256 /* events per read */
-#define SSE_CACHE_EVENTS   512
-#define SSE_CACHE_BYTES    (1 << 20)
-#define SSE_FEED_BUCKETS   256
-#define SSE_TICK_MS        1000
-#define SSE_RESYNC_MS      5000
-#define SSE_IDLE_BUF_BYTES 4096 /* a drained buffer larger than this is released */
+#define SSE_CHUNK           256 /* events per read */
+#define SSE_CACHE_EVENTS    512
+#define SSE_CACHE_BYTES     (1 << 20)
+#define SSE_FEED_BUCKETS    256
+#define SSE_TICK_MS         1000
+#define SSE_RESYNC_MS       5000
+#define SSE_IDLE_BUF_BYTES  4096         /* a drained buffer larger than this is released */
+#define SSE_PUMP_KEEP_BYTES (256 * 1024) /* the pump buffer kept between pumps */
 
 struct cached {
     char *text; /* "id: N\nevent: T\ndata: D\n\n" */
@@ -95,6 +104,8 @@ struct sse {
     const struct config *cfg;
     struct feed *feeds[SSE_FEED_BUCKETS];
     struct viewer *all;
+    struct buf pump;             /* the events of the pump in progress */
+    const struct viewer *pumped; /* whose they are; NULL when empty */
     uint64_t tick_timer, resync_timer;
     int64_t last_resync;
 };
@@ -208,25 +219,52 @@ static bool viewer_flush(struct viewer *v)
     return true;
 }
 
-/* Queues one event block for the viewer, the first with the retry field. */
+/* Bytes the viewer has pending: framed, and gathered in this pump. */
+static size_t viewer_pending(const struct viewer *v)
+{
+    const struct sse *s = v->feed->sse;
+    return buf_used(&v->out) + (s->pumped == v ? buf_used(&s->pump) : 0);
+}
+
+static bool viewer_full(const struct viewer *v)
+{
+    return viewer_pending(v) >= (size_t)v->feed->sse->cfg->viewer_buffer;
+}
+
+/* Frames what the pump gathered for the viewer as one STDOUT record (or as
+ * few as the record size allows) at the end of its buffer. */
+static void viewer_frame(struct viewer *v)
+{
+    struct sse *s = v->feed->sse;
+    if (s->pumped != v)
+        return;
+    fcgi_stdout(&v->out, v->request_id, buf_head(&s->pump), buf_used(&s->pump));
+    buf_reset(&s->pump);
+    if (s->pump.cap > SSE_PUMP_KEEP_BYTES)
+        buf_free(&s->pump);
+    s->pumped = NULL;
+}
+
+/* Gathers one event block for the viewer, the first with the retry field;
+ * it is framed when the pump ends (viewer_frame), and a terminal event
+ * closes the response at once. */
 static void viewer_send(struct viewer *v, const char *text, size_t len, bool terminal)
 {
-    if (!v->retry_sent) {
-        char retry[48];
-        int n = snprintf(retry, sizeof(retry), "retry: %d\n", v->feed->sse->cfg->retry_ms);
-        struct buf b;
-        buf_init(&b);
-        buf_append(&b, retry, (size_t)n);
-        buf_append(&b, text, len);
-        fcgi_stdout(&v->out, v->request_id, buf_head(&b), buf_used(&b));
-        buf_free(&b);
-        v->retry_sent = true;
-    } else {
-        fcgi_stdout(&v->out, v->request_id, text, len);
+    struct sse *s = v->feed->sse;
+    if (s->pumped != v) {
+        if (s->pumped) /* never: every pump frames its viewer's events */
+            viewer_frame((struct viewer *)s->pumped);
+        s->pumped = v;
     }
+    if (!v->retry_sent) {
+        buf_appendf(&s->pump, "retry: %d\n", s->cfg->retry_ms);
+        v->retry_sent = true;
+    }
+    buf_append(&s->pump, text, len);
     v->next_id++;
     if (terminal) {
         /* The stream ends right after the terminal event. */
+        viewer_frame(v);
         fcgi_end_request(&v->out, v->request_id);
         v->ending = true;
     }
@@ -238,6 +276,7 @@ static void viewer_end(struct viewer *v)
 {
     if (v->ending || v->closed)
         return;
+    viewer_frame(v);
     fcgi_end_request(&v->out, v->request_id);
     v->ending = true;
 }
@@ -258,8 +297,7 @@ static void viewer_fetch_reply(void *arg, const struct store_entry *ev, long n)
         f->known_last = start - 1; /* the list is shorter than we thought */
     /* Within the viewer's bound: what does not fit now is read again once
      * the socket has taken what is pending. */
-    size_t bound = (size_t)f->sse->cfg->viewer_buffer;
-    for (long i = 0; i < n && !v->ending && buf_used(&v->out) < bound; i++) {
+    for (long i = 0; i < n && !v->ending && !viewer_full(v); i++) {
         size_t len;
         bool terminal;
         char *text = format_event(&ev[i], &len, &terminal);
@@ -270,8 +308,7 @@ static void viewer_fetch_reply(void *arg, const struct store_entry *ev, long n)
     }
     if (v->next_id - 1 > f->known_last)
         f->known_last = v->next_id - 1;
-    if (viewer_flush(v))
-        viewer_pump(v);
+    viewer_pump(v); /* adds what the cache has, then frames and writes once */
 }
 
 static void viewer_fetch(struct viewer *v)
@@ -292,13 +329,15 @@ static struct cached *cache_get(struct feed *f, uint64_t id)
     return &f->ring[(f->ring_head + (id - f->cache_first)) % SSE_CACHE_EVENTS];
 }
 
-/* Sends the viewer what it can have now: from the cache, or by starting a
- * read from Redis; stops at the buffer bound. */
-static void viewer_pump(struct viewer *v)
+/* Gathers what the viewer can have now: from the cache, or by starting a
+ * read from Redis; stops at the buffer bound. Returns true when it stopped
+ * there. */
+static bool viewer_gather(struct viewer *v)
 {
     struct feed *f = v->feed;
-    while (!v->closed && !v->ending && f->ready && !v->fetching &&
-           buf_used(&v->out) < (size_t)f->sse->cfg->viewer_buffer) {
+    while (!v->closed && !v->ending && f->ready && !v->fetching) {
+        if (viewer_full(v))
+            return true;
         if (v->next_id > f->known_last) {
             /* Caught up: wait for a notification. A viewer that resumed
              * past the end of a session that has ended gets its end. */
@@ -331,8 +370,23 @@ static void viewer_pump(struct viewer *v)
             viewer_fetch(v); /* elsewhere: a read of its own */
         break;
     }
-    if (!v->closed && buf_used(&v->out) > 0)
-        viewer_flush(v);
+    return false;
+}
+
+/* Sends the viewer what it can have now, as one record and one write; once
+ * more if it stopped at its bound and the socket took everything. */
+static void viewer_pump(struct viewer *v)
+{
+    for (;;) {
+        bool full = viewer_gather(v);
+        if (v->closed)
+            return;
+        viewer_frame(v);
+        if (buf_used(&v->out) == 0 || !viewer_flush(v))
+            return;
+        if (!full || buf_used(&v->out) > 0)
+            return;
+    }
 }
 
 static void viewer_io(struct loop *l, int fd, uint32_t events, void *arg)
@@ -659,6 +713,7 @@ struct sse *sse_new(struct loop *l, struct bus *b, const struct config *cfg)
     s->bus = b;
     s->store = store_async_new(b, cfg);
     s->cfg = cfg;
+    buf_init(&s->pump);
     s->last_resync = loop_now();
     s->tick_timer = loop_timer(l, SSE_TICK_MS, sse_tick, s);
     return s;
@@ -700,5 +755,6 @@ void sse_free(struct sse *s)
         while (s->feeds[i])
             feed_free(s->feeds[i]);
     store_async_free(s->store);
+    buf_free(&s->pump);
     free(s);
 }
