@@ -131,26 +131,57 @@ static void http_put_body(FCGX_Request *req, const char *body, size_t len)
     }
 }
 
-/* The status line and headers; len < 0: no Content-Length (the body is
- * written in pieces, and the web server frames it). */
+/* The status line and headers into h, counted; len < 0: no Content-Length
+ * (the body is written in pieces, and the web server frames it). */
+static void http_format_headers(struct buf *h, int status, const char *content_type,
+                                const char *extra_headers, long long len)
+{
+    /* Headers are formatted here: libfcgi's own printf lacks %zu. */
+    buf_appendf(h, "Status: %d %s\r\n", status, status_text(status));
+    if (content_type)
+        buf_appendf(h, "Content-Type: %s\r\n", content_type);
+    if (content_type && len >= 0)
+        buf_appendf(h, "Content-Length: %lld\r\n", len);
+    buf_appends(h, "Cache-Control: no-store\r\n");
+    if (extra_headers)
+        buf_appends(h, extra_headers);
+    buf_appends(h, "\r\n");
+    metrics_http(status);
+}
+
 static void http_put_headers(FCGX_Request *req, int status, const char *content_type,
                              const char *extra_headers, long long len)
 {
-    /* Headers are formatted here: libfcgi's own printf lacks %zu. */
     struct buf h;
     buf_init(&h);
-    buf_appendf(&h, "Status: %d %s\r\n", status, status_text(status));
-    if (content_type)
-        buf_appendf(&h, "Content-Type: %s\r\n", content_type);
-    if (content_type && len >= 0)
-        buf_appendf(&h, "Content-Length: %lld\r\n", len);
-    buf_appends(&h, "Cache-Control: no-store\r\n");
-    if (extra_headers)
-        buf_appends(&h, extra_headers);
-    buf_appends(&h, "\r\n");
+    http_format_headers(&h, status, content_type, extra_headers, len);
     FCGX_PutStr(buf_head(&h), (int)buf_used(&h), req->out);
     buf_free(&h);
-    metrics_http(status);
+}
+
+void http_format(struct buf *out, int status, const char *content_type, const char *extra_headers,
+                 const char *body, size_t len)
+{
+    http_format_headers(out, status, content_type, extra_headers, (long long)len);
+    if (body && len)
+        buf_append(out, body, len);
+}
+
+/* {"error": msg}, for the caller to free with json_object_put(*o). */
+static const char *http_error_json(const char *msg, struct json_object **o)
+{
+    *o = json_object_new_object();
+    json_object_object_add(*o, "error", json_object_new_string(msg));
+    return json_object_to_json_string_ext(*o,
+                                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+void http_format_error(struct buf *out, int status, const char *extra_headers, const char *msg)
+{
+    struct json_object *o;
+    const char *body = http_error_json(msg, &o);
+    http_format(out, status, "application/json", extra_headers, body, strlen(body));
+    json_object_put(o);
 }
 
 static bool http_is_head(FCGX_Request *req)
@@ -187,10 +218,8 @@ void http_error(FCGX_Request *req, int status, const char *extra_headers, const 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "error", json_object_new_string(msg));
-    const char *body = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
+    struct json_object *o;
+    const char *body = http_error_json(msg, &o);
     http_respond(req, status, "application/json", extra_headers, body, strlen(body));
     json_object_put(o);
 }

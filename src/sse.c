@@ -32,6 +32,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,8 @@ struct sse {
     const struct config *cfg;
     struct feed *feeds[SSE_FEED_BUCKETS];
     struct viewer *all;
+    struct reply *replies;       /* answers that are not streams, being written */
+    atomic_bool admits;          /* see sse_admits */
     struct buf pump;             /* the events of the pump in progress */
     const struct viewer *pumped; /* whose they are; NULL when empty */
     uint64_t tick_timer, resync_timer;
@@ -615,34 +618,118 @@ static struct feed *feed_get(struct sse *s, const char *sid)
     return f;
 }
 
-/* ---- attaching, ticks, shutdown ---- */
+/* ---- answers that are not streams ---- */
+
+/* A short answer (404, 204, 503) to a stream request, framed, written as
+ * the socket takes it, then the connection is closed. */
+struct reply {
+    struct sse *sse;
+    int fd;
+    bool polled; /* in the loop, waiting to write */
+    int64_t since;
+    struct buf out;
+    struct reply *prev, *next;
+};
+
+static void reply_free(struct reply *r)
+{
+    struct sse *s = r->sse;
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        s->replies = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    if (r->polled)
+        loop_del(s->loop, r->fd);
+    /* Whatever the web server still sent (the empty stdin record) is read
+     * first: a TCP socket closed with unread bytes resets, and the reset
+     * may overtake the answer. */
+    char scratch[512];
+    while (read(r->fd, scratch, sizeof(scratch)) > 0)
+        ;
+    close(r->fd);
+    buf_free(&r->out);
+    free(r);
+}
+
+static void reply_write(struct reply *r);
+
+static void reply_io(struct loop *l, int fd, uint32_t events, void *arg)
+{
+    (void)l;
+    (void)fd;
+    struct reply *r = arg;
+    if (events & (EPOLLHUP | EPOLLERR))
+        reply_free(r);
+    else if (events & EPOLLOUT)
+        reply_write(r);
+}
+
+static void reply_write(struct reply *r)
+{
+    while (buf_used(&r->out) > 0) {
+        ssize_t n = send(r->fd, buf_head(&r->out), buf_used(&r->out), MSG_NOSIGNAL);
+        if (n > 0) {
+            buf_consume(&r->out, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!r->polled && loop_add(r->sse->loop, r->fd, EPOLLOUT, reply_io, r) == 0)
+                r->polled = true;
+            if (r->polled)
+                return;
+        }
+        break; /* the web server went away */
+    }
+    reply_free(r);
+}
+
+static void reply_send(struct sse *s, int fd, uint16_t request_id, const struct buf *text)
+{
+    struct reply *r = xcalloc(1, sizeof(*r));
+    r->sse = s;
+    r->fd = fd;
+    r->since = loop_now();
+    buf_init(&r->out);
+    fcgi_stdout(&r->out, request_id, buf_head(text), buf_used(text));
+    fcgi_end_request(&r->out, request_id);
+    r->next = s->replies;
+    if (s->replies)
+        s->replies->prev = r;
+    s->replies = r;
+    reply_write(r);
+}
+
+/* ---- admitting, attaching, ticks, shutdown ---- */
 
 struct attach {
     struct sse *sse;
     int fd;
     int request_id;
     uint64_t last_id;
+    sse_answer_fn *answer; /* NULL: the headers are sent (sse_attach) */
     char sid[STORE_SID_MAX + 1];
 };
 
-static void sse_attach_on_loop(struct loop *l, void *arg)
+/* Makes the connection a viewer of its session, its first bytes head (the
+ * stream's headers; NULL when already sent). Frees a. */
+static void sse_add_viewer(struct attach *a, const struct buf *head)
 {
-    struct attach *a = arg;
     struct sse *s = a->sse;
-    int fl = fcntl(a->fd, F_GETFL);
-    if (fl < 0 || fcntl(a->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-        close(a->fd);
-        free(a);
-        return;
-    }
     struct viewer *v = xcalloc(1, sizeof(*v));
     v->fd = a->fd;
     v->request_id = (uint16_t)a->request_id;
     v->next_id = a->last_id + 1;
     v->last_write = loop_now();
     buf_init(&v->out);
-    if (loop_add(l, v->fd, EPOLLIN | EPOLLRDHUP, viewer_io, v) < 0) {
+    if (head)
+        fcgi_stdout(&v->out, v->request_id, buf_head(head), buf_used(head));
+    if (loop_add(s->loop, v->fd, EPOLLIN | EPOLLRDHUP, viewer_io, v) < 0) {
         close(v->fd);
+        buf_free(&v->out);
         free(v);
         free(a);
         return;
@@ -663,15 +750,75 @@ static void sse_attach_on_loop(struct loop *l, void *arg)
     viewer_pump(v);
 }
 
-void sse_attach(struct sse *s, int fd, int request_id, const char *sid, uint64_t last_id)
+/* The session's head is in (or Redis did not answer): the verdict, the
+ * handler's answer for it, and the stream if there is one. */
+static void sse_admit_reply(void *arg, bool down, bool exists, uint64_t terminal)
+{
+    struct attach *a = arg;
+    atomic_store(&a->sse->admits, !down);
+    enum sse_verdict verdict = SSE_VERDICT_STREAM;
+    if (down)
+        verdict = SSE_VERDICT_UNAVAILABLE;
+    else if (!exists)
+        verdict = SSE_VERDICT_NOT_FOUND;
+    else if (terminal && a->last_id >= terminal)
+        verdict = SSE_VERDICT_DELIVERED; /* 204 tells EventSource to stop */
+    struct buf text;
+    buf_init(&text);
+    a->answer(&text, verdict);
+    if (verdict == SSE_VERDICT_STREAM) {
+        sse_add_viewer(a, &text);
+    } else {
+        reply_send(a->sse, a->fd, (uint16_t)a->request_id, &text);
+        free(a);
+    }
+    buf_free(&text);
+}
+
+static void sse_attach_on_loop(struct loop *l, void *arg)
+{
+    (void)l;
+    struct attach *a = arg;
+    struct sse *s = a->sse;
+    int fl = fcntl(a->fd, F_GETFL);
+    if (fl < 0 || fcntl(a->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        close(a->fd);
+        free(a);
+        return;
+    }
+    if (!a->answer)
+        sse_add_viewer(a, NULL);
+    else if (store_async_head(s->store, a->sid, sse_admit_reply, a) != 0)
+        sse_admit_reply(a, true, false, 0); /* the bus is not connected */
+}
+
+static void sse_post_attach(struct sse *s, int fd, int request_id, const char *sid,
+                            uint64_t last_id, sse_answer_fn *answer)
 {
     struct attach *a = xcalloc(1, sizeof(*a));
     a->sse = s;
     a->fd = fd;
     a->request_id = request_id;
     a->last_id = last_id;
+    a->answer = answer;
     snprintf(a->sid, sizeof(a->sid), "%s", sid);
     loop_post(s->loop, sse_attach_on_loop, a);
+}
+
+void sse_attach(struct sse *s, int fd, int request_id, const char *sid, uint64_t last_id)
+{
+    sse_post_attach(s, fd, request_id, sid, last_id, NULL);
+}
+
+bool sse_admits(const struct sse *s)
+{
+    return atomic_load(&s->admits);
+}
+
+void sse_admit(struct sse *s, int fd, int request_id, const char *sid, uint64_t last_id,
+               sse_answer_fn *answer)
+{
+    sse_post_attach(s, fd, request_id, sid, last_id, answer);
 }
 
 /* Once a second: keepalive comments on idle streams, drop stalled viewers,
@@ -696,6 +843,14 @@ static void sse_tick(struct loop *l, void *arg)
         }
         v = next;
     }
+    struct reply *r = s->replies;
+    while (r) {
+        struct reply *next = r->next;
+        if (now - r->since > stall)
+            reply_free(r); /* a web server that takes not even a short answer */
+        r = next;
+    }
+    atomic_store(&s->admits, s->bus && bus_uptime(s->bus) > 0);
     if (now - s->last_resync >= SSE_RESYNC_MS) {
         s->last_resync = now;
         for (int i = 0; i < SSE_FEED_BUCKETS; i++)
@@ -749,6 +904,8 @@ void sse_free(struct sse *s)
         if (viewer_flush(v) && !v->closed)
             viewer_close(v);
     }
+    while (s->replies)
+        reply_free(s->replies);
     if (s->tick_timer)
         loop_cancel(s->loop, s->tick_timer);
     for (int i = 0; i < SSE_FEED_BUCKETS; i++)
