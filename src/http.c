@@ -36,7 +36,6 @@
 #include <unistd.h>
 
 #define HTTP_IO_TIMEOUT_S 30
-#define HTTP_BACKLOG      1024
 #define HTTP_WRITE_CHUNK  (64 * 1024) /* the deadline is checked between chunks */
 
 /* The request a thread is answering: its connection and the moment its
@@ -238,6 +237,24 @@ int http_detach(FCGX_Request *req)
 
 /* ---- listening ---- */
 
+/* --backlog, else the system's ceiling (net.core.somaxconn, which the
+ * kernel would cut a larger one down to anyway), else SOMAXCONN: a storm
+ * of new streams queues at the listening socket while the request threads
+ * take them, and a full queue is a 502 from the web server. */
+static int http_backlog(const struct config *cfg)
+{
+    if (cfg->backlog > 0)
+        return cfg->backlog;
+    int n = 0;
+    FILE *f = fopen("/proc/sys/net/core/somaxconn", "re");
+    if (f) {
+        if (fscanf(f, "%d", &n) != 1)
+            n = 0;
+        fclose(f);
+    }
+    return n > 0 ? n : SOMAXCONN;
+}
+
 static int listen_unix(const struct config *cfg, const char *path, char *err, size_t errlen)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -278,7 +295,7 @@ static int listen_unix(const struct config *cfg, const char *path, char *err, si
         unlink(at);
     long mode = strtol(cfg->socket_mode, NULL, 8);
     if (bind(fd, (struct sockaddr *)(renamed ? &tmp : &sa), sizeof(sa)) < 0 ||
-        chmod(at, (mode_t)mode) < 0 || listen(fd, HTTP_BACKLOG) < 0 ||
+        chmod(at, (mode_t)mode) < 0 || listen(fd, http_backlog(cfg)) < 0 ||
         (renamed && rename(at, path) < 0)) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         if (renamed)
@@ -289,7 +306,7 @@ static int listen_unix(const struct config *cfg, const char *path, char *err, si
     return fd;
 }
 
-static int listen_tcp(const char *addr, char *err, size_t errlen)
+static int listen_tcp(const struct config *cfg, const char *addr, char *err, size_t errlen)
 {
     char host[256];
     const char *colon = strrchr(addr, ':');
@@ -319,7 +336,7 @@ static int listen_tcp(const char *addr, char *err, size_t errlen)
             continue;
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, HTTP_BACKLOG) == 0)
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, http_backlog(cfg)) == 0)
             break;
         snprintf(err, errlen, "listen on %s: %s", addr, strerror(errno));
         close(fd);
@@ -334,9 +351,11 @@ int http_listen(const struct config *cfg, char *err, size_t errlen)
     if (cfg->listen) {
         if (strncmp(cfg->listen, "unix:", 5) == 0)
             return listen_unix(cfg, cfg->listen + 5, err, errlen);
-        return listen_tcp(cfg->listen, err, errlen);
+        return listen_tcp(cfg, cfg->listen, err, errlen);
     }
-    /* Spawned by a web server or spawn-fcgi: fd 0 is the listening socket. */
+    /* Spawned by a web server or spawn-fcgi: fd 0 is the listening socket,
+     * listening already, with the backlog its spawner gave it (--backlog
+     * does not apply: spawn-fcgi's -b, or the web server's own setting). */
     int acc = 0;
     socklen_t len = sizeof(acc);
     if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) < 0 || !acc) {

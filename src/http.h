@@ -33,7 +33,9 @@ struct http_handler {
 };
 
 /* Opens the listening socket for "unix:/path" or "host:port", or checks
- * that fd 0 is one when addr is NULL. Returns the fd, or -1 with err. */
+ * that fd 0 is one when addr is NULL. Returns the fd, or -1 with err. The
+ * backlog is --backlog, else net.core.somaxconn as read at start, else
+ * SOMAXCONN; fd 0's is whatever its spawner gave it. */
 int http_listen(const struct config *cfg, char *err, size_t errlen);
 
 /* Starts cfg->threads request threads on listen_fd, each answering with
