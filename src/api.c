@@ -249,13 +249,11 @@ static void api_stream_answer(struct buf *out, enum sse_verdict v)
     }
 }
 
-/* A stream request checked here, on the request thread, with its own
- * synchronous Redis round trip: the legacy create-by-GET path (a GET with
- * a proofType under --allow-get-create; creating is a script call the loop
- * does not make), and every stream while the loop's Redis connection is
- * down (this thread's own connection reconnects on demand, so the answers
- * stay right across a Redis restart). Headers are written here and the
- * connection is handed on with sse_attach. */
+/* The legacy create-by-GET path (a GET with a proofType under
+ * --allow-get-create), checked here on the request thread with its own
+ * synchronous Redis round trips: creating is a script call the loop does
+ * not make, and the path is kept for the original front end only. Headers
+ * are written here and the connection is handed on with sse_attach. */
 static void api_stream_checked(struct api *api, struct store *st, FCGX_Request *req,
                                struct request *r)
 {
@@ -309,7 +307,7 @@ static void api_stream(struct api *api, struct store *st, FCGX_Request *req, str
         http_error(req, 400, NULL, "sessionId is required");
         return;
     }
-    if ((r->has_proof_type && api->cfg->allow_get_create) || !sse_admits(api->sse)) {
+    if (r->has_proof_type && api->cfg->allow_get_create) {
         api_stream_checked(api, st, req, r);
         return;
     }

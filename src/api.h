@@ -5,8 +5,8 @@
  * stream endpoint answers what it can without Redis (400) and hands the
  * connection to the stream side, which checks the session on the event
  * loop and answers 404, 204, 503 or the stream with this module's texts
- * (sse_admit); the create-by-GET path, and every stream while the loop's
- * Redis connection is down, are checked here instead (429 too).
+ * (sse_admit); the legacy create-by-GET path is checked here instead
+ * (429 too).
  *
  * The request threads are http.c's; api_http_handler is what they run,
  * with the struct api as its argument. Each thread's state owns its own

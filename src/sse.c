@@ -32,7 +32,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +46,9 @@
 #define SSE_FEED_BUCKETS    256
 #define SSE_TICK_MS         1000
 #define SSE_RESYNC_MS       5000
-#define SSE_IDLE_BUF_BYTES  4096         /* a drained buffer larger than this is released */
+#define SSE_IDLE_BUF_BYTES  4096 /* a drained buffer larger than this is released */
+#define SSE_ADMIT_WAIT_MS   3000 /* a new stream waits this long for Redis, then 503 */
+#define SSE_PARK_RETRY_MS   100
 #define SSE_PUMP_KEEP_BYTES (256 * 1024) /* the pump buffer kept between pumps */
 
 struct cached {
@@ -105,8 +106,9 @@ struct sse {
     const struct config *cfg;
     struct feed *feeds[SSE_FEED_BUCKETS];
     struct viewer *all;
-    struct reply *replies;       /* answers that are not streams, being written */
-    atomic_bool admits;          /* see sse_admits */
+    struct reply *replies; /* answers that are not streams, being written */
+    struct attach *parked; /* admissions waiting for the commands connection */
+    uint64_t park_timer;
     struct buf pump;             /* the events of the pump in progress */
     const struct viewer *pumped; /* whose they are; NULL when empty */
     uint64_t tick_timer, resync_timer;
@@ -711,8 +713,41 @@ struct attach {
     int request_id;
     uint64_t last_id;
     sse_answer_fn *answer; /* NULL: the headers are sent (sse_attach) */
+    int64_t deadline;      /* for an answer from Redis, then 503 */
+    struct attach *next;   /* parked */
     char sid[STORE_SID_MAX + 1];
 };
+
+static void sse_admit_send(struct attach *a);
+
+/* Retries the parked admissions. */
+static void sse_unpark(struct loop *l, void *arg)
+{
+    (void)l;
+    struct sse *s = arg;
+    s->park_timer = 0;
+    struct attach *a = s->parked;
+    s->parked = NULL;
+    while (a) {
+        struct attach *next = a->next;
+        sse_admit_send(a);
+        a = next;
+    }
+}
+
+/* Redis did not answer (the commands connection is down, or was lost with
+ * the read): the admission waits for it to come back, up to its deadline. */
+static bool sse_park(struct attach *a)
+{
+    struct sse *s = a->sse;
+    if (!s->bus || loop_now() >= a->deadline)
+        return false;
+    a->next = s->parked;
+    s->parked = a;
+    if (!s->park_timer)
+        s->park_timer = loop_timer(s->loop, SSE_PARK_RETRY_MS, sse_unpark, s);
+    return true;
+}
 
 /* Makes the connection a viewer of its session, its first bytes head (the
  * stream's headers; NULL when already sent). Frees a. */
@@ -755,7 +790,8 @@ static void sse_add_viewer(struct attach *a, const struct buf *head)
 static void sse_admit_reply(void *arg, bool down, bool exists, uint64_t terminal)
 {
     struct attach *a = arg;
-    atomic_store(&a->sse->admits, !down);
+    if (down && sse_park(a))
+        return;
     enum sse_verdict verdict = SSE_VERDICT_STREAM;
     if (down)
         verdict = SSE_VERDICT_UNAVAILABLE;
@@ -779,16 +815,23 @@ static void sse_attach_on_loop(struct loop *l, void *arg)
 {
     (void)l;
     struct attach *a = arg;
-    struct sse *s = a->sse;
     int fl = fcntl(a->fd, F_GETFL);
     if (fl < 0 || fcntl(a->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
         close(a->fd);
         free(a);
         return;
     }
-    if (!a->answer)
+    if (!a->answer) {
         sse_add_viewer(a, NULL);
-    else if (store_async_head(s->store, a->sid, sse_admit_reply, a) != 0)
+        return;
+    }
+    a->deadline = loop_now() + SSE_ADMIT_WAIT_MS;
+    sse_admit_send(a);
+}
+
+static void sse_admit_send(struct attach *a)
+{
+    if (store_async_head(a->sse->store, a->sid, sse_admit_reply, a) != 0)
         sse_admit_reply(a, true, false, 0); /* the bus is not connected */
 }
 
@@ -808,11 +851,6 @@ static void sse_post_attach(struct sse *s, int fd, int request_id, const char *s
 void sse_attach(struct sse *s, int fd, int request_id, const char *sid, uint64_t last_id)
 {
     sse_post_attach(s, fd, request_id, sid, last_id, NULL);
-}
-
-bool sse_admits(const struct sse *s)
-{
-    return atomic_load(&s->admits);
 }
 
 void sse_admit(struct sse *s, int fd, int request_id, const char *sid, uint64_t last_id,
@@ -850,7 +888,6 @@ static void sse_tick(struct loop *l, void *arg)
             reply_free(r); /* a web server that takes not even a short answer */
         r = next;
     }
-    atomic_store(&s->admits, s->bus && bus_uptime(s->bus) > 0);
     if (now - s->last_resync >= SSE_RESYNC_MS) {
         s->last_resync = now;
         for (int i = 0; i < SSE_FEED_BUCKETS; i++)
@@ -903,6 +940,14 @@ void sse_free(struct sse *s)
         viewer_end(v);
         if (viewer_flush(v) && !v->closed)
             viewer_close(v);
+    }
+    if (s->park_timer)
+        loop_cancel(s->loop, s->park_timer);
+    while (s->parked) {
+        struct attach *a = s->parked;
+        s->parked = a->next;
+        close(a->fd);
+        free(a);
     }
     while (s->replies)
         reply_free(s->replies);

@@ -29,7 +29,6 @@
 #ifndef PHASESTREAM_SSE_H
 #define PHASESTREAM_SSE_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 struct buf;
@@ -59,15 +58,12 @@ enum sse_verdict {
  * The stream side frames it; only a stream's answer is followed by more. */
 typedef void sse_answer_fn(struct buf *out, enum sse_verdict v);
 
-/* From any thread: whether the loop's Redis connection was up when last
- * seen (within the last second), so that sse_admit can check sessions.
- * When it is not, the caller checks on its own connection, writes the
- * headers and calls sse_attach, as a stream request always did. */
-bool sse_admits(const struct sse *s);
-
 /* From any thread: the connection fd (nothing written yet) now belongs to
  * the stream side, which checks that session sid exists and has events
- * after last_id, answers with answer(), and streams them if so. */
+ * after last_id, answers with answer(), and streams them if so. While the
+ * loop's commands connection is down (a Redis restart), the check waits for
+ * it up to SSE_ADMIT_WAIT_MS (sse.c), longer than the bus' longest backoff,
+ * before the answer is SSE_VERDICT_UNAVAILABLE. */
 void sse_admit(struct sse *s, int fd, int request_id, const char *sid, uint64_t last_id,
                sse_answer_fn *answer);
 
