@@ -4,6 +4,7 @@
  * code. Redis being unreachable is a 503 with Retry-After, never a 500. */
 #include "api.h"
 #include "alloc.h"
+#include "buf.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
@@ -34,6 +35,14 @@ static const char RETRY_LATER[] = "Retry-After: 2\r\n";
  * an answer. */
 #define REDIS_UNAVAILABLE  "Redis is unavailable"
 #define REDIS_LOG_EVERY_MS 5000
+
+#define NO_SUCH_SESSION "no such session (unknown or expired)"
+#define STREAM_HEADERS                                                                             \
+    "Status: 200 OK\r\n"                                                                           \
+    "Content-Type: text/event-stream\r\n"                                                          \
+    "Cache-Control: no-cache\r\n"                                                                  \
+    "X-Accel-Buffering: no\r\n"                                                                    \
+    "\r\n"
 
 static void redis_log_down(const struct store *st)
 {
@@ -214,13 +223,41 @@ static void api_create(struct api *api, struct store *st, FCGX_Request *req, str
     free(location);
 }
 
-static void api_stream(struct api *api, struct store *st, FCGX_Request *req, struct request *r)
+/* The stream's answers, made on the event loop once it has read the
+ * session's head (sse_admit): the same as the synchronous path's. */
+static void api_stream_answer(struct buf *out, enum sse_verdict v)
 {
-    const struct config *cfg = api->cfg;
-    if (!r->has_session) {
-        http_error(req, 400, NULL, "sessionId is required");
+    static _Thread_local int64_t last_down; /* the loop's own rate */
+    switch (v) {
+    case SSE_VERDICT_STREAM:
+        buf_appends(out, STREAM_HEADERS);
+        metrics_http(200);
+        return;
+    case SSE_VERDICT_NOT_FOUND:
+        http_format_error(out, 404, NULL, NO_SUCH_SESSION);
+        return;
+    case SSE_VERDICT_DELIVERED:
+        http_format(out, 204, NULL, NULL, NULL, 0);
+        return;
+    case SSE_VERDICT_UNAVAILABLE:
+        if (last_down == 0 || loop_now() - last_down >= REDIS_LOG_EVERY_MS) {
+            last_down = loop_now();
+            log_warn("answering 503 to a stream: the event loop has no Redis connection");
+        }
+        http_format_error(out, 503, RETRY_LATER, REDIS_UNAVAILABLE);
         return;
     }
+}
+
+/* The legacy create-by-GET path (a GET with a proofType under
+ * --allow-get-create), checked here on the request thread with its own
+ * synchronous Redis round trips: creating is a script call the loop does
+ * not make, and the path is kept for the original front end only. Headers
+ * are written here and the connection is handed on with sse_attach. */
+static void api_stream_checked(struct api *api, struct store *st, FCGX_Request *req,
+                               struct request *r)
+{
+    const struct config *cfg = api->cfg;
     struct store_head head;
     if (store_head(st, r->session_id, &head) != STORE_OK) {
         redis_unavailable(req, st);
@@ -231,7 +268,7 @@ static void api_stream(struct api *api, struct store *st, FCGX_Request *req, str
          * store_create is atomic, so of many concurrent requests one
          * creates and the others find it created. */
         if (!r->has_proof_type || !cfg->allow_get_create) {
-            http_error(req, 404, NULL, "no such session (unknown or expired)");
+            http_error(req, 404, NULL, NO_SUCH_SESSION);
             return;
         }
         if (!pipeline_has_proof_type(api->pipeline, r->proof_type)) {
@@ -253,17 +290,32 @@ static void api_stream(struct api *api, struct store *st, FCGX_Request *req, str
         http_respond(req, 204, NULL, NULL, NULL, 0);
         return;
     }
-    FCGX_PutS("Status: 200 OK\r\n"
-              "Content-Type: text/event-stream\r\n"
-              "Cache-Control: no-cache\r\n"
-              "X-Accel-Buffering: no\r\n"
-              "\r\n",
-              req->out);
+    FCGX_PutS(STREAM_HEADERS, req->out);
     metrics_http(200);
     int fd = http_detach(req);
     if (fd < 0)
         return;
     sse_attach(api->sse, fd, req->requestId, r->session_id, last);
+}
+
+/* A stream request leaves the request thread as soon as it is valid: the
+ * session is checked on the event loop (sse_admit), so a storm of new
+ * streams never waits on this thread's Redis round trips. */
+static void api_stream(struct api *api, struct store *st, FCGX_Request *req, struct request *r)
+{
+    if (!r->has_session) {
+        http_error(req, 400, NULL, "sessionId is required");
+        return;
+    }
+    if (r->has_proof_type && api->cfg->allow_get_create) {
+        api_stream_checked(api, st, req, r);
+        return;
+    }
+    uint64_t last = r->has_last_id ? r->last_id : 0;
+    int fd = http_detach(req);
+    if (fd < 0)
+        return;
+    sse_admit(api->sse, fd, req->requestId, r->session_id, last, api_stream_answer);
 }
 
 static void api_state_begin(void *arg)
@@ -292,7 +344,7 @@ static void api_state(struct api *api, struct store *st, FCGX_Request *req, stru
         return;
     }
     if (!found)
-        http_error(req, 404, NULL, "no such session (unknown or expired)");
+        http_error(req, 404, NULL, NO_SUCH_SESSION);
 }
 
 static void api_cancel(struct api *api, struct store *st, FCGX_Request *req, struct request *r)
@@ -304,7 +356,7 @@ static void api_cancel(struct api *api, struct store *st, FCGX_Request *req, str
     }
     switch (store_cancel(st, r->session_id)) {
     case STORE_CANCEL_NOT_FOUND:
-        http_error(req, 404, NULL, "no such session (unknown or expired)");
+        http_error(req, 404, NULL, NO_SUCH_SESSION);
         return;
     case STORE_CANCEL_ENDED:
         http_error(req, 409, NULL, "the session has already ended");

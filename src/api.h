@@ -2,8 +2,11 @@
  *
  * One function per endpoint, each reading a validated struct request
  * (request.h) and answering with the status codes the contract lists. The
- * stream endpoint answers what it can answer at once (400, 404, 204, 429,
- * 503) and hands everything else to the stream side.
+ * stream endpoint answers what it can without Redis (400) and hands the
+ * connection to the stream side, which checks the session on the event
+ * loop and answers 404, 204, 503 or the stream with this module's texts
+ * (sse_admit); the legacy create-by-GET path is checked here instead
+ * (429 too).
  *
  * The request threads are http.c's; api_http_handler is what they run,
  * with the struct api as its argument. Each thread's state owns its own

@@ -58,6 +58,9 @@ static const struct opt config_opts[] = {
          "0 runs no HTTP side: a runner-only instance (default 1)"},
         {"threads", "PHASESTREAM_THREADS", OPT_INT, OFF(threads), 1, 256, "N",
          "request threads (default 8)"},
+        {"backlog", "PHASESTREAM_BACKLOG", OPT_INT, OFF(backlog), 1, 1048576, "N",
+         "connections the listening socket queues before it refuses (default: "
+         "net.core.somaxconn, read at start); with fd 0 the spawner's backlog applies"},
         {"request-timeout", "PHASESTREAM_REQUEST_TIMEOUT", OPT_INT, OFF(request_timeout), 1, 3600,
          "S",
          "seconds a request thread spends on one answer that is not a stream before it "

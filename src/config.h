@@ -34,6 +34,7 @@ struct config {
     int runners;         /* runner threads; 0: HTTP only */
     int http;            /* 0: no HTTP side (runner-only instance) */
     int threads;         /* request threads */
+    int backlog;         /* of the listening socket; 0: the system's somaxconn */
     int request_timeout; /* seconds for one answer that is not a stream */
     int session_ttl;     /* seconds after the last write */
     int max_queue;       /* waiting sessions before 429 */

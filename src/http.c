@@ -36,7 +36,6 @@
 #include <unistd.h>
 
 #define HTTP_IO_TIMEOUT_S 30
-#define HTTP_BACKLOG      1024
 #define HTTP_WRITE_CHUNK  (64 * 1024) /* the deadline is checked between chunks */
 
 /* The request a thread is answering: its connection and the moment its
@@ -131,26 +130,57 @@ static void http_put_body(FCGX_Request *req, const char *body, size_t len)
     }
 }
 
-/* The status line and headers; len < 0: no Content-Length (the body is
- * written in pieces, and the web server frames it). */
+/* The status line and headers into h, counted; len < 0: no Content-Length
+ * (the body is written in pieces, and the web server frames it). */
+static void http_format_headers(struct buf *h, int status, const char *content_type,
+                                const char *extra_headers, long long len)
+{
+    /* Headers are formatted here: libfcgi's own printf lacks %zu. */
+    buf_appendf(h, "Status: %d %s\r\n", status, status_text(status));
+    if (content_type)
+        buf_appendf(h, "Content-Type: %s\r\n", content_type);
+    if (content_type && len >= 0)
+        buf_appendf(h, "Content-Length: %lld\r\n", len);
+    buf_appends(h, "Cache-Control: no-store\r\n");
+    if (extra_headers)
+        buf_appends(h, extra_headers);
+    buf_appends(h, "\r\n");
+    metrics_http(status);
+}
+
 static void http_put_headers(FCGX_Request *req, int status, const char *content_type,
                              const char *extra_headers, long long len)
 {
-    /* Headers are formatted here: libfcgi's own printf lacks %zu. */
     struct buf h;
     buf_init(&h);
-    buf_appendf(&h, "Status: %d %s\r\n", status, status_text(status));
-    if (content_type)
-        buf_appendf(&h, "Content-Type: %s\r\n", content_type);
-    if (content_type && len >= 0)
-        buf_appendf(&h, "Content-Length: %lld\r\n", len);
-    buf_appends(&h, "Cache-Control: no-store\r\n");
-    if (extra_headers)
-        buf_appends(&h, extra_headers);
-    buf_appends(&h, "\r\n");
+    http_format_headers(&h, status, content_type, extra_headers, len);
     FCGX_PutStr(buf_head(&h), (int)buf_used(&h), req->out);
     buf_free(&h);
-    metrics_http(status);
+}
+
+void http_format(struct buf *out, int status, const char *content_type, const char *extra_headers,
+                 const char *body, size_t len)
+{
+    http_format_headers(out, status, content_type, extra_headers, (long long)len);
+    if (body && len)
+        buf_append(out, body, len);
+}
+
+/* {"error": msg}, for the caller to free with json_object_put(*o). */
+static const char *http_error_json(const char *msg, struct json_object **o)
+{
+    *o = json_object_new_object();
+    json_object_object_add(*o, "error", json_object_new_string(msg));
+    return json_object_to_json_string_ext(*o,
+                                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+void http_format_error(struct buf *out, int status, const char *extra_headers, const char *msg)
+{
+    struct json_object *o;
+    const char *body = http_error_json(msg, &o);
+    http_format(out, status, "application/json", extra_headers, body, strlen(body));
+    json_object_put(o);
 }
 
 static bool http_is_head(FCGX_Request *req)
@@ -187,10 +217,8 @@ void http_error(FCGX_Request *req, int status, const char *extra_headers, const 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "error", json_object_new_string(msg));
-    const char *body = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
+    struct json_object *o;
+    const char *body = http_error_json(msg, &o);
     http_respond(req, status, "application/json", extra_headers, body, strlen(body));
     json_object_put(o);
 }
@@ -208,6 +236,24 @@ int http_detach(FCGX_Request *req)
 }
 
 /* ---- listening ---- */
+
+/* --backlog, else the system's ceiling (net.core.somaxconn, which the
+ * kernel would cut a larger one down to anyway), else SOMAXCONN: a storm
+ * of new streams queues at the listening socket while the request threads
+ * take them, and a full queue is a 502 from the web server. */
+static int http_backlog(const struct config *cfg)
+{
+    if (cfg->backlog > 0)
+        return cfg->backlog;
+    int n = 0;
+    FILE *f = fopen("/proc/sys/net/core/somaxconn", "re");
+    if (f) {
+        if (fscanf(f, "%d", &n) != 1)
+            n = 0;
+        fclose(f);
+    }
+    return n > 0 ? n : SOMAXCONN;
+}
 
 static int listen_unix(const struct config *cfg, const char *path, char *err, size_t errlen)
 {
@@ -249,7 +295,7 @@ static int listen_unix(const struct config *cfg, const char *path, char *err, si
         unlink(at);
     long mode = strtol(cfg->socket_mode, NULL, 8);
     if (bind(fd, (struct sockaddr *)(renamed ? &tmp : &sa), sizeof(sa)) < 0 ||
-        chmod(at, (mode_t)mode) < 0 || listen(fd, HTTP_BACKLOG) < 0 ||
+        chmod(at, (mode_t)mode) < 0 || listen(fd, http_backlog(cfg)) < 0 ||
         (renamed && rename(at, path) < 0)) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         if (renamed)
@@ -260,7 +306,7 @@ static int listen_unix(const struct config *cfg, const char *path, char *err, si
     return fd;
 }
 
-static int listen_tcp(const char *addr, char *err, size_t errlen)
+static int listen_tcp(const struct config *cfg, const char *addr, char *err, size_t errlen)
 {
     char host[256];
     const char *colon = strrchr(addr, ':');
@@ -290,7 +336,7 @@ static int listen_tcp(const char *addr, char *err, size_t errlen)
             continue;
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, HTTP_BACKLOG) == 0)
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, http_backlog(cfg)) == 0)
             break;
         snprintf(err, errlen, "listen on %s: %s", addr, strerror(errno));
         close(fd);
@@ -305,9 +351,11 @@ int http_listen(const struct config *cfg, char *err, size_t errlen)
     if (cfg->listen) {
         if (strncmp(cfg->listen, "unix:", 5) == 0)
             return listen_unix(cfg, cfg->listen + 5, err, errlen);
-        return listen_tcp(cfg->listen, err, errlen);
+        return listen_tcp(cfg, cfg->listen, err, errlen);
     }
-    /* Spawned by a web server or spawn-fcgi: fd 0 is the listening socket. */
+    /* Spawned by a web server or spawn-fcgi: fd 0 is the listening socket,
+     * listening already, with the backlog its spawner gave it (--backlog
+     * does not apply: spawn-fcgi's -b, or the web server's own setting). */
     int acc = 0;
     socklen_t len = sizeof(acc);
     if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) < 0 || !acc) {

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <fcgiapp.h>
 
+struct buf;
 struct config;
 struct http;
 
@@ -32,7 +33,9 @@ struct http_handler {
 };
 
 /* Opens the listening socket for "unix:/path" or "host:port", or checks
- * that fd 0 is one when addr is NULL. Returns the fd, or -1 with err. */
+ * that fd 0 is one when addr is NULL. Returns the fd, or -1 with err. The
+ * backlog is --backlog, else net.core.somaxconn as read at start, else
+ * SOMAXCONN; fd 0's is whatever its spawner gave it. */
 int http_listen(const struct config *cfg, char *err, size_t errlen);
 
 /* Starts cfg->threads request threads on listen_fd, each answering with
@@ -54,6 +57,14 @@ bool http_write(FCGX_Request *req, const char *data, size_t len);
 /* An error answer: the body is JSON {"error": "<the formatted message>"}. */
 void http_error(FCGX_Request *req, int status, const char *extra_headers, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
+/* The same answers as text, for a connection that has left libfcgi
+ * (http_detach): the header block and the body, appended to out, for the
+ * caller to frame (fcgi.h). Counted like the answers above; no request
+ * state, so any thread may call them. http_format_error's body is the JSON
+ * error object of msg. */
+void http_format(struct buf *out, int status, const char *content_type, const char *extra_headers,
+                 const char *body, size_t len);
+void http_format_error(struct buf *out, int status, const char *extra_headers, const char *msg);
 /* Sends the headers written so far and takes the connection away from
  * libfcgi. Returns the fd, or -1 when the connection is already gone. */
 int http_detach(FCGX_Request *req);

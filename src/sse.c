@@ -9,7 +9,15 @@
  * and resumes from Redis). A feed's cache holds at most SSE_CACHE_EVENTS
  * events and SSE_CACHE_BYTES bytes plus the event that crosses it. A read
  * asks for SSE_CHUNK events at most. An idle viewer costs its struct and its
- * socket. */
+ * socket.
+ *
+ * One record, one write per pump: the events a viewer is sent in one pump
+ * (from a read's answer and from the cache alike) are gathered in the
+ * loop's one pump buffer (struct sse: pump), then framed as one STDOUT
+ * record (as few as FCGI_CONTENT_CHUNK allows) into the viewer's own
+ * buffer, which is written with one send. The pump buffer holds one
+ * viewer's events at a time, only within a pump, so an idle viewer holds
+ * none of it. */
 #include "sse.h"
 #include "alloc.h"
 #include "buf.h"
@@ -32,13 +40,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define SSE_CHUNK          256 /* events per read */
-#define SSE_CACHE_EVENTS   512
-#define SSE_CACHE_BYTES    (1 << 20)
-#define SSE_FEED_BUCKETS   256
-#define SSE_TICK_MS        1000
-#define SSE_RESYNC_MS      5000
-#define SSE_IDLE_BUF_BYTES 4096 /* a drained buffer larger than this is released */
+#define SSE_CHUNK           256 /* events per read */
+#define SSE_CACHE_EVENTS    512
+#define SSE_CACHE_BYTES     (1 << 20)
+#define SSE_FEED_BUCKETS    256
+#define SSE_TICK_MS         1000
+#define SSE_RESYNC_MS       5000
+#define SSE_IDLE_BUF_BYTES  4096 /* a drained buffer larger than this is released */
+#define SSE_ADMIT_WAIT_MS   3000 /* a new stream waits this long for Redis, then 503 */
+#define SSE_PARK_RETRY_MS   100
+#define SSE_PUMP_KEEP_BYTES (256 * 1024) /* the pump buffer kept between pumps */
 
 struct cached {
     char *text; /* "id: N\nevent: T\ndata: D\n\n" */
@@ -95,6 +106,11 @@ struct sse {
     const struct config *cfg;
     struct feed *feeds[SSE_FEED_BUCKETS];
     struct viewer *all;
+    struct reply *replies; /* answers that are not streams, being written */
+    struct attach *parked; /* admissions waiting for the commands connection */
+    uint64_t park_timer;
+    struct buf pump;             /* the events of the pump in progress */
+    const struct viewer *pumped; /* whose they are; NULL when empty */
     uint64_t tick_timer, resync_timer;
     int64_t last_resync;
 };
@@ -208,25 +224,52 @@ static bool viewer_flush(struct viewer *v)
     return true;
 }
 
-/* Queues one event block for the viewer, the first with the retry field. */
+/* Bytes the viewer has pending: framed, and gathered in this pump. */
+static size_t viewer_pending(const struct viewer *v)
+{
+    const struct sse *s = v->feed->sse;
+    return buf_used(&v->out) + (s->pumped == v ? buf_used(&s->pump) : 0);
+}
+
+static bool viewer_full(const struct viewer *v)
+{
+    return viewer_pending(v) >= (size_t)v->feed->sse->cfg->viewer_buffer;
+}
+
+/* Frames what the pump gathered for the viewer as one STDOUT record (or as
+ * few as the record size allows) at the end of its buffer. */
+static void viewer_frame(struct viewer *v)
+{
+    struct sse *s = v->feed->sse;
+    if (s->pumped != v)
+        return;
+    fcgi_stdout(&v->out, v->request_id, buf_head(&s->pump), buf_used(&s->pump));
+    buf_reset(&s->pump);
+    if (s->pump.cap > SSE_PUMP_KEEP_BYTES)
+        buf_free(&s->pump);
+    s->pumped = NULL;
+}
+
+/* Gathers one event block for the viewer, the first with the retry field;
+ * it is framed when the pump ends (viewer_frame), and a terminal event
+ * closes the response at once. */
 static void viewer_send(struct viewer *v, const char *text, size_t len, bool terminal)
 {
-    if (!v->retry_sent) {
-        char retry[48];
-        int n = snprintf(retry, sizeof(retry), "retry: %d\n", v->feed->sse->cfg->retry_ms);
-        struct buf b;
-        buf_init(&b);
-        buf_append(&b, retry, (size_t)n);
-        buf_append(&b, text, len);
-        fcgi_stdout(&v->out, v->request_id, buf_head(&b), buf_used(&b));
-        buf_free(&b);
-        v->retry_sent = true;
-    } else {
-        fcgi_stdout(&v->out, v->request_id, text, len);
+    struct sse *s = v->feed->sse;
+    if (s->pumped != v) {
+        if (s->pumped) /* never: every pump frames its viewer's events */
+            viewer_frame((struct viewer *)s->pumped);
+        s->pumped = v;
     }
+    if (!v->retry_sent) {
+        buf_appendf(&s->pump, "retry: %d\n", s->cfg->retry_ms);
+        v->retry_sent = true;
+    }
+    buf_append(&s->pump, text, len);
     v->next_id++;
     if (terminal) {
         /* The stream ends right after the terminal event. */
+        viewer_frame(v);
         fcgi_end_request(&v->out, v->request_id);
         v->ending = true;
     }
@@ -238,6 +281,7 @@ static void viewer_end(struct viewer *v)
 {
     if (v->ending || v->closed)
         return;
+    viewer_frame(v);
     fcgi_end_request(&v->out, v->request_id);
     v->ending = true;
 }
@@ -258,8 +302,7 @@ static void viewer_fetch_reply(void *arg, const struct store_entry *ev, long n)
         f->known_last = start - 1; /* the list is shorter than we thought */
     /* Within the viewer's bound: what does not fit now is read again once
      * the socket has taken what is pending. */
-    size_t bound = (size_t)f->sse->cfg->viewer_buffer;
-    for (long i = 0; i < n && !v->ending && buf_used(&v->out) < bound; i++) {
+    for (long i = 0; i < n && !v->ending && !viewer_full(v); i++) {
         size_t len;
         bool terminal;
         char *text = format_event(&ev[i], &len, &terminal);
@@ -270,8 +313,7 @@ static void viewer_fetch_reply(void *arg, const struct store_entry *ev, long n)
     }
     if (v->next_id - 1 > f->known_last)
         f->known_last = v->next_id - 1;
-    if (viewer_flush(v))
-        viewer_pump(v);
+    viewer_pump(v); /* adds what the cache has, then frames and writes once */
 }
 
 static void viewer_fetch(struct viewer *v)
@@ -292,13 +334,15 @@ static struct cached *cache_get(struct feed *f, uint64_t id)
     return &f->ring[(f->ring_head + (id - f->cache_first)) % SSE_CACHE_EVENTS];
 }
 
-/* Sends the viewer what it can have now: from the cache, or by starting a
- * read from Redis; stops at the buffer bound. */
-static void viewer_pump(struct viewer *v)
+/* Gathers what the viewer can have now: from the cache, or by starting a
+ * read from Redis; stops at the buffer bound. Returns true when it stopped
+ * there. */
+static bool viewer_gather(struct viewer *v)
 {
     struct feed *f = v->feed;
-    while (!v->closed && !v->ending && f->ready && !v->fetching &&
-           buf_used(&v->out) < (size_t)f->sse->cfg->viewer_buffer) {
+    while (!v->closed && !v->ending && f->ready && !v->fetching) {
+        if (viewer_full(v))
+            return true;
         if (v->next_id > f->known_last) {
             /* Caught up: wait for a notification. A viewer that resumed
              * past the end of a session that has ended gets its end. */
@@ -331,8 +375,23 @@ static void viewer_pump(struct viewer *v)
             viewer_fetch(v); /* elsewhere: a read of its own */
         break;
     }
-    if (!v->closed && buf_used(&v->out) > 0)
-        viewer_flush(v);
+    return false;
+}
+
+/* Sends the viewer what it can have now, as one record and one write; once
+ * more if it stopped at its bound and the socket took everything. */
+static void viewer_pump(struct viewer *v)
+{
+    for (;;) {
+        bool full = viewer_gather(v);
+        if (v->closed)
+            return;
+        viewer_frame(v);
+        if (buf_used(&v->out) == 0 || !viewer_flush(v))
+            return;
+        if (!full || buf_used(&v->out) > 0)
+            return;
+    }
 }
 
 static void viewer_io(struct loop *l, int fd, uint32_t events, void *arg)
@@ -561,34 +620,151 @@ static struct feed *feed_get(struct sse *s, const char *sid)
     return f;
 }
 
-/* ---- attaching, ticks, shutdown ---- */
+/* ---- answers that are not streams ---- */
+
+/* A short answer (404, 204, 503) to a stream request, framed, written as
+ * the socket takes it, then the connection is closed. */
+struct reply {
+    struct sse *sse;
+    int fd;
+    bool polled; /* in the loop, waiting to write */
+    int64_t since;
+    struct buf out;
+    struct reply *prev, *next;
+};
+
+static void reply_free(struct reply *r)
+{
+    struct sse *s = r->sse;
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        s->replies = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    if (r->polled)
+        loop_del(s->loop, r->fd);
+    /* Whatever the web server still sent (the empty stdin record) is read
+     * first: a TCP socket closed with unread bytes resets, and the reset
+     * may overtake the answer. */
+    char scratch[512];
+    while (read(r->fd, scratch, sizeof(scratch)) > 0)
+        ;
+    close(r->fd);
+    buf_free(&r->out);
+    free(r);
+}
+
+static void reply_write(struct reply *r);
+
+static void reply_io(struct loop *l, int fd, uint32_t events, void *arg)
+{
+    (void)l;
+    (void)fd;
+    struct reply *r = arg;
+    if (events & (EPOLLHUP | EPOLLERR))
+        reply_free(r);
+    else if (events & EPOLLOUT)
+        reply_write(r);
+}
+
+static void reply_write(struct reply *r)
+{
+    while (buf_used(&r->out) > 0) {
+        ssize_t n = send(r->fd, buf_head(&r->out), buf_used(&r->out), MSG_NOSIGNAL);
+        if (n > 0) {
+            buf_consume(&r->out, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!r->polled && loop_add(r->sse->loop, r->fd, EPOLLOUT, reply_io, r) == 0)
+                r->polled = true;
+            if (r->polled)
+                return;
+        }
+        break; /* the web server went away */
+    }
+    reply_free(r);
+}
+
+static void reply_send(struct sse *s, int fd, uint16_t request_id, const struct buf *text)
+{
+    struct reply *r = xcalloc(1, sizeof(*r));
+    r->sse = s;
+    r->fd = fd;
+    r->since = loop_now();
+    buf_init(&r->out);
+    fcgi_stdout(&r->out, request_id, buf_head(text), buf_used(text));
+    fcgi_end_request(&r->out, request_id);
+    r->next = s->replies;
+    if (s->replies)
+        s->replies->prev = r;
+    s->replies = r;
+    reply_write(r);
+}
+
+/* ---- admitting, attaching, ticks, shutdown ---- */
 
 struct attach {
     struct sse *sse;
     int fd;
     int request_id;
     uint64_t last_id;
+    sse_answer_fn *answer; /* NULL: the headers are sent (sse_attach) */
+    int64_t deadline;      /* for an answer from Redis, then 503 */
+    struct attach *next;   /* parked */
     char sid[STORE_SID_MAX + 1];
 };
 
-static void sse_attach_on_loop(struct loop *l, void *arg)
+static void sse_admit_send(struct attach *a);
+
+/* Retries the parked admissions. */
+static void sse_unpark(struct loop *l, void *arg)
 {
-    struct attach *a = arg;
-    struct sse *s = a->sse;
-    int fl = fcntl(a->fd, F_GETFL);
-    if (fl < 0 || fcntl(a->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-        close(a->fd);
-        free(a);
-        return;
+    (void)l;
+    struct sse *s = arg;
+    s->park_timer = 0;
+    struct attach *a = s->parked;
+    s->parked = NULL;
+    while (a) {
+        struct attach *next = a->next;
+        sse_admit_send(a);
+        a = next;
     }
+}
+
+/* Redis did not answer (the commands connection is down, or was lost with
+ * the read): the admission waits for it to come back, up to its deadline. */
+static bool sse_park(struct attach *a)
+{
+    struct sse *s = a->sse;
+    if (!s->bus || loop_now() >= a->deadline)
+        return false;
+    a->next = s->parked;
+    s->parked = a;
+    if (!s->park_timer)
+        s->park_timer = loop_timer(s->loop, SSE_PARK_RETRY_MS, sse_unpark, s);
+    return true;
+}
+
+/* Makes the connection a viewer of its session, its first bytes head (the
+ * stream's headers; NULL when already sent). Frees a. */
+static void sse_add_viewer(struct attach *a, const struct buf *head)
+{
+    struct sse *s = a->sse;
     struct viewer *v = xcalloc(1, sizeof(*v));
     v->fd = a->fd;
     v->request_id = (uint16_t)a->request_id;
     v->next_id = a->last_id + 1;
     v->last_write = loop_now();
     buf_init(&v->out);
-    if (loop_add(l, v->fd, EPOLLIN | EPOLLRDHUP, viewer_io, v) < 0) {
+    if (head)
+        fcgi_stdout(&v->out, v->request_id, buf_head(head), buf_used(head));
+    if (loop_add(s->loop, v->fd, EPOLLIN | EPOLLRDHUP, viewer_io, v) < 0) {
         close(v->fd);
+        buf_free(&v->out);
         free(v);
         free(a);
         return;
@@ -609,15 +785,78 @@ static void sse_attach_on_loop(struct loop *l, void *arg)
     viewer_pump(v);
 }
 
-void sse_attach(struct sse *s, int fd, int request_id, const char *sid, uint64_t last_id)
+/* The session's head is in (or Redis did not answer): the verdict, the
+ * handler's answer for it, and the stream if there is one. */
+static void sse_admit_reply(void *arg, bool down, bool exists, uint64_t terminal)
+{
+    struct attach *a = arg;
+    if (down && sse_park(a))
+        return;
+    enum sse_verdict verdict = SSE_VERDICT_STREAM;
+    if (down)
+        verdict = SSE_VERDICT_UNAVAILABLE;
+    else if (!exists)
+        verdict = SSE_VERDICT_NOT_FOUND;
+    else if (terminal && a->last_id >= terminal)
+        verdict = SSE_VERDICT_DELIVERED; /* 204 tells EventSource to stop */
+    struct buf text;
+    buf_init(&text);
+    a->answer(&text, verdict);
+    if (verdict == SSE_VERDICT_STREAM) {
+        sse_add_viewer(a, &text);
+    } else {
+        reply_send(a->sse, a->fd, (uint16_t)a->request_id, &text);
+        free(a);
+    }
+    buf_free(&text);
+}
+
+static void sse_attach_on_loop(struct loop *l, void *arg)
+{
+    (void)l;
+    struct attach *a = arg;
+    int fl = fcntl(a->fd, F_GETFL);
+    if (fl < 0 || fcntl(a->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        close(a->fd);
+        free(a);
+        return;
+    }
+    if (!a->answer) {
+        sse_add_viewer(a, NULL);
+        return;
+    }
+    a->deadline = loop_now() + SSE_ADMIT_WAIT_MS;
+    sse_admit_send(a);
+}
+
+static void sse_admit_send(struct attach *a)
+{
+    if (store_async_head(a->sse->store, a->sid, sse_admit_reply, a) != 0)
+        sse_admit_reply(a, true, false, 0); /* the bus is not connected */
+}
+
+static void sse_post_attach(struct sse *s, int fd, int request_id, const char *sid,
+                            uint64_t last_id, sse_answer_fn *answer)
 {
     struct attach *a = xcalloc(1, sizeof(*a));
     a->sse = s;
     a->fd = fd;
     a->request_id = request_id;
     a->last_id = last_id;
+    a->answer = answer;
     snprintf(a->sid, sizeof(a->sid), "%s", sid);
     loop_post(s->loop, sse_attach_on_loop, a);
+}
+
+void sse_attach(struct sse *s, int fd, int request_id, const char *sid, uint64_t last_id)
+{
+    sse_post_attach(s, fd, request_id, sid, last_id, NULL);
+}
+
+void sse_admit(struct sse *s, int fd, int request_id, const char *sid, uint64_t last_id,
+               sse_answer_fn *answer)
+{
+    sse_post_attach(s, fd, request_id, sid, last_id, answer);
 }
 
 /* Once a second: keepalive comments on idle streams, drop stalled viewers,
@@ -642,6 +881,13 @@ static void sse_tick(struct loop *l, void *arg)
         }
         v = next;
     }
+    struct reply *r = s->replies;
+    while (r) {
+        struct reply *next = r->next;
+        if (now - r->since > stall)
+            reply_free(r); /* a web server that takes not even a short answer */
+        r = next;
+    }
     if (now - s->last_resync >= SSE_RESYNC_MS) {
         s->last_resync = now;
         for (int i = 0; i < SSE_FEED_BUCKETS; i++)
@@ -659,6 +905,7 @@ struct sse *sse_new(struct loop *l, struct bus *b, const struct config *cfg)
     s->bus = b;
     s->store = store_async_new(b, cfg);
     s->cfg = cfg;
+    buf_init(&s->pump);
     s->last_resync = loop_now();
     s->tick_timer = loop_timer(l, SSE_TICK_MS, sse_tick, s);
     return s;
@@ -694,11 +941,22 @@ void sse_free(struct sse *s)
         if (viewer_flush(v) && !v->closed)
             viewer_close(v);
     }
+    if (s->park_timer)
+        loop_cancel(s->loop, s->park_timer);
+    while (s->parked) {
+        struct attach *a = s->parked;
+        s->parked = a->next;
+        close(a->fd);
+        free(a);
+    }
+    while (s->replies)
+        reply_free(s->replies);
     if (s->tick_timer)
         loop_cancel(s->loop, s->tick_timer);
     for (int i = 0; i < SSE_FEED_BUCKETS; i++)
         while (s->feeds[i])
             feed_free(s->feeds[i]);
     store_async_free(s->store);
+    buf_free(&s->pump);
     free(s);
 }

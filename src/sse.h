@@ -1,7 +1,15 @@
 /* sse.h -- the stream side: many viewers, one loop, Redis as the source.
  *
- * A request thread validates a stream request, writes the response headers
- * and hands the connection to sse_attach(). From then on the viewer lives on
+ * A request thread parses and validates a stream request and hands the
+ * connection to sse_admit() at once, without a Redis round trip of its
+ * own: the loop reads the session's head on its asynchronous connection
+ * (store_async_head) and answers there, with the texts the handler gives
+ * (sse_answer_fn): no such session, everything delivered, Redis
+ * unavailable, or the stream's headers and then the stream. So a storm of
+ * new streams costs the request threads no more than parsing, and the
+ * web server's connections are accepted as fast as they come. A stream
+ * whose headers were already written (sse_attach) skips the check. From
+ * then on the viewer lives on
  * the event loop: its socket is non-blocking, and what it is sent comes from
  * the session's event list in Redis, never from a runner directly (invariant
  * 1: what a viewer sees is what is stored, with the stored ids).
@@ -23,6 +31,7 @@
 
 #include <stdint.h>
 
+struct buf;
 struct bus;
 struct config;
 struct loop;
@@ -36,6 +45,27 @@ void sse_free(struct sse *s);
 /* From any thread: the connection fd (headers already sent) now belongs to
  * the stream side, which sends the session's events after last_id. */
 void sse_attach(struct sse *s, int fd, int request_id, const char *sid, uint64_t last_id);
+
+/* What the loop found when it admitted a stream request. */
+enum sse_verdict {
+    SSE_VERDICT_STREAM,      /* the stream follows */
+    SSE_VERDICT_NOT_FOUND,   /* no such session */
+    SSE_VERDICT_DELIVERED,   /* Last-Event-ID at or past the terminal event */
+    SSE_VERDICT_UNAVAILABLE, /* Redis did not answer */
+};
+/* Appends to out the response text for a verdict (a CGI header block, then
+ * the body; for SSE_VERDICT_STREAM the headers only), on the loop thread.
+ * The stream side frames it; only a stream's answer is followed by more. */
+typedef void sse_answer_fn(struct buf *out, enum sse_verdict v);
+
+/* From any thread: the connection fd (nothing written yet) now belongs to
+ * the stream side, which checks that session sid exists and has events
+ * after last_id, answers with answer(), and streams them if so. While the
+ * loop's commands connection is down (a Redis restart), the check waits for
+ * it up to SSE_ADMIT_WAIT_MS (sse.c), longer than the bus' longest backoff,
+ * before the answer is SSE_VERDICT_UNAVAILABLE. */
+void sse_admit(struct sse *s, int fd, int request_id, const char *sid, uint64_t last_id,
+               sse_answer_fn *answer);
 
 /* From any thread: end every stream cleanly (shutdown). */
 void sse_end_all(struct sse *s);

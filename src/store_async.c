@@ -19,6 +19,7 @@
 #include <hiredis/hiredis.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct async_eval;
@@ -61,6 +62,7 @@ void store_async_free(struct store_async *sa)
 struct async_read {
     store_events_fn *events;
     store_length_fn *length;
+    store_head_fn *head;
     void *arg;
     uint64_t first;
 };
@@ -130,6 +132,32 @@ int store_async_length(struct store_async *sa, const char *sid, store_length_fn 
     struct async_read *rd = async_read_new(arg);
     rd->length = fn;
     return async_read_send(sa, rd, async_length_reply, 2, argv);
+}
+
+/* HMGET status terminal: status is set on every session that exists. */
+static void async_head_reply(void *arg, redisReply *r)
+{
+    struct async_read *rd = arg;
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+        rd->head(rd->arg, true, false, 0);
+    } else {
+        bool exists = r->element[0]->type == REDIS_REPLY_STRING;
+        uint64_t terminal = r->element[1]->type == REDIS_REPLY_STRING
+                                    ? strtoull(r->element[1]->str, NULL, 10)
+                                    : 0;
+        rd->head(rd->arg, false, exists, terminal);
+    }
+    free(rd);
+}
+
+int store_async_head(struct store_async *sa, const char *sid, store_head_fn *fn, void *arg)
+{
+    struct store_session_keys k;
+    store_session_keys(sa->cfg, sid, &k);
+    const char *argv[] = {"HMGET", k.state, "status", "terminal"};
+    struct async_read *rd = async_read_new(arg);
+    rd->head = fn;
+    return async_read_send(sa, rd, async_head_reply, 4, argv);
 }
 
 /* ---- scripts ---- */

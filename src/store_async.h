@@ -16,6 +16,7 @@
 
 #include "store_schema.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,12 @@ int store_async_events(struct store_async *sa, const char *sid, uint64_t first, 
  * Redis did not answer. */
 typedef void store_length_fn(void *arg, long long n);
 int store_async_length(struct store_async *sa, const char *sid, store_length_fn *fn, void *arg);
+
+/* What a stream's admission needs of a session (what store_head() reads
+ * on the synchronous face): whether it exists and the id of its terminal
+ * event (0 while it runs); down: Redis did not answer (and the rest is 0). */
+typedef void store_head_fn(void *arg, bool down, bool exists, uint64_t terminal);
+int store_async_head(struct store_async *sa, const char *sid, store_head_fn *fn, void *arg);
 
 /* Called once for each session the reap ended (sid set), then once when it
  * is over (sid NULL; error is Redis' refusal when it stopped on one, NULL

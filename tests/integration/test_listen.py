@@ -41,6 +41,42 @@ class ListenTest(unittest.TestCase):
         finally:
             self.assertEqual(ps.stop(), 0)
 
+    def listen_queue(self, kind, where):
+        """The backlog of a listening socket, as ss shows it (Send-Q)."""
+        out = subprocess.run(["ss", "-lnH", kind], capture_output=True, text=True,
+                             timeout=10).stdout
+        for line in out.splitlines():
+            # A unix socket shows the name it was bound under (path.PID).
+            f = line.split()
+            at = [i for i, x in enumerate(f) if x == where or x.startswith(where + ".")]
+            if at:
+                return int(f[at[0] - 1])
+        raise AssertionError("%s not listening: %s" % (where, out))
+
+    def test_the_backlog_is_the_systems_or_the_flag(self):
+        with open("/proc/sys/net/core/somaxconn") as f:
+            system = int(f.read())
+        port = free_port()
+        ps = Phasestream(self.tmp, self.redis.url, PIPE, listen="127.0.0.1:%d" % port)
+        try:
+            self.assertEqual(self.listen_queue("-t", "127.0.0.1:%d" % port), system)
+        finally:
+            self.assertEqual(ps.stop(), 0)
+        port = free_port()
+        ps = Phasestream(self.tmp, self.redis.url, PIPE, listen="127.0.0.1:%d" % port,
+                         args=["--backlog", "77"])
+        try:
+            self.assertEqual(self.listen_queue("-t", "127.0.0.1:%d" % port), 77)
+        finally:
+            self.assertEqual(ps.stop(), 0)
+        ps = Phasestream(self.tmp, self.redis.url, PIPE, env={"PHASESTREAM_BACKLOG": "33"})
+        try:
+            self.assertEqual(self.listen_queue("-x", ps.socket), 33)
+            status, _, _ = fcgi(ps.socket, "GET", "/api/workflow/health")
+            self.assertEqual(status, 200)
+        finally:
+            self.assertEqual(ps.stop(), 0)
+
     def test_listen_on_a_unix_socket_and_remove_it_at_exit(self):
         ps = Phasestream(self.tmp, self.redis.url, PIPE)
         try:
