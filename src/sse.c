@@ -9,7 +9,9 @@
  * and resumes from Redis). A feed's cache holds at most SSE_CACHE_EVENTS
  * events and SSE_CACHE_BYTES bytes plus the event that crosses it. A read
  * asks for SSE_CHUNK events at most. An idle viewer costs its struct and its
- * socket.
+ * socket, and so does a viewer whose socket took everything it was sent:
+ * its buffer is released once drained, so ten thousand viewers of a busy
+ * session do not each keep one.
  *
  * One record, one write per pump: the events a viewer is sent in one pump
  * (from a read's answer and from the cache alike) are gathered in the
@@ -46,7 +48,6 @@
 #define SSE_FEED_BUCKETS    256
 #define SSE_TICK_MS         1000
 #define SSE_RESYNC_MS       5000
-#define SSE_IDLE_BUF_BYTES  4096 /* a drained buffer larger than this is released */
 #define SSE_ADMIT_WAIT_MS   3000 /* a new stream waits this long for Redis, then 503 */
 #define SSE_PARK_RETRY_MS   100
 #define SSE_PUMP_KEEP_BYTES (256 * 1024) /* the pump buffer kept between pumps */
@@ -215,8 +216,7 @@ static bool viewer_flush(struct viewer *v)
     }
     v->blocked_since = 0;
     viewer_want_write(v, false);
-    if (v->out.cap > SSE_IDLE_BUF_BYTES)
-        buf_free(&v->out);
+    buf_free(&v->out); /* a drained viewer holds no buffer: see the top */
     if (v->ending) {
         viewer_close(v);
         return false;
