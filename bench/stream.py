@@ -558,36 +558,41 @@ def print_row(title, load, runs, names):
 def bench(rows, runs, scale):
     P = scale_params(scale)
     types = types_for(P)
+    print("somaxconn %s, open files %s, scale %s, runs %d" % (
+        open("/proc/sys/net/core/somaxconn").read().strip(),
+        resource.getrlimit(resource.RLIMIT_NOFILE)[1], scale, runs))
+    plan = []
+    if "1" in rows:
+        plan.append(lambda stacks, tmp: row_throughput(stacks, tmp, P))
+    if "2" in rows:
+        plan.append(lambda stacks, tmp: row_fanout(stacks, tmp, P["fa"], "2 fan-out A"))
+    if "3" in rows:
+        plan.append(lambda stacks, tmp: row_fanout(stacks, tmp, P["fb"], "3 fan-out B"))
+    if "4" in rows:
+        plan.append(lambda stacks, tmp: row_memory(stacks, tmp, P))
+    if "5" in rows:
+        for v in P["storms"]:
+            plan.append(lambda stacks, tmp, v=v: row_storm(stacks, tmp, v))
+        plan.append(lambda stacks, tmp: row_restart(stacks, tmp, P))
+    for row in plan:
+        load = loadavg()
+        results = []
+        for _ in range(runs):
+            results.append(with_stacks(types, row))
+            time.sleep(1)
+        print_row(results[0][0], load, results, ["phasestream", "nchan"])
+
+
+def with_stacks(types, row):
+    """Runs one row on fresh servers: no memory or state left by another row."""
     tmp = tempfile.mkdtemp(prefix="psbench-")
     os.chmod(tmp, 0o755)
     stacks = []
     try:
         stacks.append(PhasestreamStack(tmp, types))
         stacks.append(NchanStack(tmp))
-        names = [s.name for s in stacks]
-        print("somaxconn %s, open files %s, scale %s, runs %d" % (
-            open("/proc/sys/net/core/somaxconn").read().strip(),
-            resource.getrlimit(resource.RLIMIT_NOFILE)[1], scale, runs))
-        plan = []
-        if "1" in rows:
-            plan.append(lambda: row_throughput(stacks, tmp, P))
-        if "2" in rows:
-            plan.append(lambda: row_fanout(stacks, tmp, P["fa"], "2 fan-out A"))
-        if "3" in rows:
-            plan.append(lambda: row_fanout(stacks, tmp, P["fb"], "3 fan-out B"))
-        if "4" in rows:
-            plan.append(lambda: row_memory(stacks, tmp, P))
-        if "5" in rows:
-            for v in P["storms"]:
-                plan.append(lambda v=v: row_storm(stacks, tmp, v))
-            plan.append(lambda: row_restart(stacks, tmp, P))
-        for row in plan:
-            load = loadavg()
-            results = []
-            for _ in range(runs):
-                results.append(row())
-                time.sleep(1)
-            print_row(results[0][0], load, results, names)
+        time.sleep(0.5)
+        return row(stacks, tmp)
     finally:
         for s in reversed(stacks):
             s.stop()
