@@ -14,8 +14,10 @@
  * Bounds: viewers <= MAX_VIEWERS; header block <= HDR_MAX bytes; an SSE line
  * or an event's data over LINE_MAX bytes is cut. Single-threaded.
  *
- * Output: one JSON line on stdout. --ready-file F is created once every viewer
- * has had its first answer (or failed), or after --ready-timeout seconds. */
+ * Output: one JSON line on stdout; "missing" counts over every viewer that
+ * ever got a 200, "missing_done" over those that saw the end. --ready-file F
+ * is created once every viewer has had its first answer (or failed), or after
+ * --ready-timeout seconds. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -495,14 +497,17 @@ static uint64_t hist_pct(double q)
 
 static void report(double elapsed)
 {
-    uint64_t got_stream = 0, missing = st.missing;
+    uint64_t got_stream = 0, missing = st.missing, missing_done = 0;
     for (int i = 0; i < opt.viewers; i++)
         got_stream += vs[i].ever_ok && vs[i].got_event;
     if (opt.expect) {
         missing = 0;
         for (int i = 0; i < opt.viewers; i++)
-            if (vs[i].ever_ok && vs[i].distinct < opt.expect)
+            if (vs[i].ever_ok && vs[i].distinct < opt.expect) {
                 missing += opt.expect - vs[i].distinct;
+                if (vs[i].state == V_DONE)
+                    missing_done += opt.expect - vs[i].distinct;
+            }
     }
     printf("{\"viewers\":%d,\"connected\":%llu,\"got_stream\":%llu,\"status\":{", opt.viewers,
            (unsigned long long)st.connected, (unsigned long long)got_stream);
@@ -514,19 +519,21 @@ static void report(double elapsed)
         }
     printf("},\"connect_errors\":%llu,\"io_errors\":%llu,\"eof_before_answer\":%llu,"
            "\"events\":%llu,\"seq_events\":%llu,\"missing\":%llu,\"duplicates\":%llu,"
-           "\"out_of_order\":%llu,\"lat_p50_ms\":%.2f,\"lat_p99_ms\":%.2f,\"lat_max_ms\":%.2f,"
+           "\"missing_done\":%llu,\"out_of_order\":%llu,\"lat_p50_ms\":%.2f,\"lat_p99_ms\":%.2f,"
+           "\"lat_max_ms\":%.2f,"
            "\"reconnects\":%llu,\"ended_early\":%llu,\"done\":%llu,\"dead\":%llu,"
            "\"first_t_ns\":%llu,\"first_recv_ns\":%llu,\"last_recv_ns\":%llu,"
            "\"ready_s\":%.3f,\"elapsed_s\":%.3f}\n",
            (unsigned long long)st.connect_errors, (unsigned long long)st.io_errors,
            (unsigned long long)st.eof_before_answer, (unsigned long long)st.events,
            (unsigned long long)st.seq_events, (unsigned long long)missing,
-           (unsigned long long)st.duplicates, (unsigned long long)st.out_of_order,
-           hist_pct(0.50) / 1000.0, hist_pct(0.99) / 1000.0, st.lat_max_us / 1000.0,
-           (unsigned long long)st.reconnects, (unsigned long long)st.ended_early,
-           (unsigned long long)st.done, (unsigned long long)st.dead,
-           (unsigned long long)st.first_t_ns, (unsigned long long)st.first_recv_ns,
-           (unsigned long long)st.last_recv_ns, st.ready_ns / 1e9, elapsed);
+           (unsigned long long)st.duplicates, (unsigned long long)missing_done,
+           (unsigned long long)st.out_of_order, hist_pct(0.50) / 1000.0, hist_pct(0.99) / 1000.0,
+           st.lat_max_us / 1000.0, (unsigned long long)st.reconnects,
+           (unsigned long long)st.ended_early, (unsigned long long)st.done,
+           (unsigned long long)st.dead, (unsigned long long)st.first_t_ns,
+           (unsigned long long)st.first_recv_ns, (unsigned long long)st.last_recv_ns,
+           st.ready_ns / 1e9, elapsed);
     fflush(stdout);
 }
 

@@ -526,7 +526,8 @@ def row_restart(stacks, tmp, P, v=None, count=100, rate=5):
         r = restart_run(st, tmp, v, count, rate, 180)
         out.append({"viewers saw the end": r["done"],
                     "errors": errors_of(r), "dead viewers": r["dead"],
-                    "reconnects": r["reconnects"], "missing/dup/ooo": order_of(r)})
+                    "reconnects": r["reconnects"], "missing/dup/ooo": order_of(r),
+                    "missing, viewers at end": r["missing_done"]})
     return "5 restart: %d viewers, %d events at %g/s, HTTP instance restarted" % (
         v, count, rate), out
 
