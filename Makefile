@@ -9,6 +9,7 @@
 #                   nginx, the stream and resilience ones also under TSan)
 #   make fuzz       the server's fuzzers, FUZZ_TIME seconds each (120)
 #   make bench      the benchmarks under bench/ (bench/run)
+#   make bench-check  the stream benchmark's correctness run (part of check)
 #   make clean
 
 VERSION   := 0.1.0
@@ -79,6 +80,7 @@ check: deps
 	$(MAKE) server-fuzz
 	$(MAKE) stark-test
 	$(MAKE) integration
+	$(MAKE) bench-check
 	$(MAKE) tsan
 	$(MAKE) browser
 	$(MAKE) pipeline
@@ -86,18 +88,21 @@ check: deps
 run: deps all
 	./scripts/run-stack
 
-bench: deps all
+bench: deps all bench-tools
 	./bench/run
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c src/stark/*.[ch] tests/stark/*.[ch] \
-		tests/fuzz/stark_*.c tests/fuzz/server_*.[ch] bench/stark_bench.c
+		tests/fuzz/stark_*.c tests/fuzz/server_*.[ch] bench/stark_bench.c \
+		bench/sseload.c bench/pubload.c bench/seqprint.c
 
 clean:
 	rm -rf build phasestream
 
 # The STARK prover and verifier (src/stark): its own fragment and targets.
 include src/stark/stark.mk
+# The stream benchmark's tools and its correctness run (make bench-check).
+include bench/bench.mk
 # The server's parsers under libFuzzer (make fuzz), the server under
 # ThreadSanitizer (make tsan).
 include tests/fuzz/fuzz.mk
