@@ -62,7 +62,7 @@ export function notReadyReason(type) {
   const e = notReady(type);
   if (!e) return '';
   const ready = app.pipeline.proofTypes.filter((t) => !notReady(t));
-  const others = ready.length ? ' ' + ready.join(', ') + (ready.length > 1 ? ' can' : ' can') + ' run now.' : '';
+  const others = ready.length ? ' ' + ready.join(', ') + ' can run now.' : '';
   if (e.state === 'failed') return 'The zero-knowledge setup of ' + type + ' failed (' + (e.doing || 'see var/run/zk-setup.log') + ').' + others;
   return type + ' is waiting for the zero-knowledge setup, built in the background' +
     (e.steps ? ' (step ' + (e.step || 0) + ' of ' + e.steps + (e.doing ? ': ' + e.doing : '') + ')' : '') +
