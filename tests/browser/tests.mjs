@@ -958,8 +958,9 @@ test('readiness', 'a proof type whose setup is still being built shows how far i
     assert.equal(await option('fast'), 'fast');
     await page.getByLabel('Proof type', { exact: true }).selectOption('slow');
     const run = page.getByRole('button', { name: 'Run Complete Workflow' });
-    assert.equal(await run.isDisabled(), true, 'Run is disabled for a type that is not ready');
-    const why = await text(page, '#readiness');
+    // The page redraws at its next frame after the choice.
+    const why = await waitFor(async () => (await run.isDisabled()) && (await text(page, '#readiness')), 5000,
+      'Run disabled, with the reason, for a type that is not ready');
     assert.match(why, /^slow is waiting for the zero-knowledge setup, built in the background \(step 4 of 8: circuit poseidon_preimage\); it can run when that is done\./);
     assert.match(why, /fast, fail, hang, stall, long can run now\.$/);
     await t.shot(page, 'waiting');
@@ -976,16 +977,17 @@ test('readiness', 'a proof type whose setup is still being built shows how far i
     writeLocal('readiness.json', { proofTypes: { slow: { ready: true, state: 'ready' } } });
     await waitFor(async () => (await option('slow')) === 'slow', 5000, 'slow ready');
     await page.getByLabel('Proof type', { exact: true }).selectOption('slow');
-    assert.equal(await run.isDisabled(), false, 'Run is enabled once the type is ready');
-    assert.equal(await page.isHidden('#readiness'), true);
+    await waitFor(async () => !(await run.isDisabled()) && (await page.isHidden('#readiness')), 5000,
+      'Run enabled, no reason shown, once the type is ready');
 
     // A setup that failed says so.
     writeLocal('readiness.json', { proofTypes: { slow: { ready: false, state: 'failed', step: 0, steps: 8, doing: 'solc: out of memory' } } });
     await page.goto(BASE + '/');
     await waitFor(async () => (await option('slow')) === 'slow \u2014 setup failed', 5000, 'the failed setup');
     await page.getByLabel('Proof type', { exact: true }).selectOption('slow');
-    assert.match(await text(page, '#readiness'), /^The zero-knowledge setup of slow failed \(solc: out of memory\)\./);
-    assert.equal(await run.isDisabled(), true);
+    await waitFor(async () => (await run.isDisabled()) &&
+      /^The zero-knowledge setup of slow failed \(solc: out of memory\)\./.test(await text(page, '#readiness')), 5000,
+      'the failure under the form, Run disabled');
   } finally {
     removeLocal('readiness.json');
   }
@@ -1001,9 +1003,10 @@ test('local-explorer', 'on the local chain a transaction links to the local expl
     const sid = await runFromPage(t, page, 'fast');
     await waitEnded(page);
     const st = await state(sid);
-    const links = await page.$$eval('#txs .tx a', (ns) => ns.map((a) => a.getAttribute('href')));
-    assert.deepEqual(links, ['https://explorer.test/tx/' + st.attestationResults[0],
+    const want = JSON.stringify(['https://explorer.test/tx/' + st.attestationResults[0],
       'explorer.html?tx=' + st.attestationResults[1]]);
+    const links = () => page.$$eval('#txs .tx a', (ns) => JSON.stringify(ns.map((a) => a.getAttribute('href'))));
+    await waitFor(async () => (await links()) === want, 5000, 'the links ' + want);
 
     // The real attestation, in the view.
     const hash = REAL_TXS[0];
