@@ -71,7 +71,7 @@ pipeline: phasestream build/asan/phasestream build/stark
 	PHASESTREAM_BIN=$(CURDIR)/build/asan/phasestream python3 tests/workflow/run.py
 
 # The demo page in headless Chromium against the real stack.
-browser: phasestream build/asan/phasestream
+browser: phasestream build/asan/phasestream build/stark
 	PHASESTREAM_BIN=$(CURDIR)/build/asan/phasestream tests/browser/run
 
 check: deps

@@ -22,10 +22,14 @@
 //   hash_chain_1024: proved: output 391d…, 49092 bytes, 99-bit security
 //   ✓ hash_chain_1024_stark_proof.ub (0.1 s)
 // Exit status: 0 all proofs written, 1 failure (including a missing setup or
-// prover), 2 bad usage or unknown type.
+// prover), 2 bad usage or unknown type. A type the readiness file
+// (ZK_READINESS, lib/readiness.cjs) says is not ready yet -- its setup is
+// still being built behind `make run` -- is refused at once with a line
+// that says so and how far the setup is, status 1.
 
 const { seconds, say, fail, runMain, requireWorkdir } = require('./lib/out.cjs');
 const { SYSTEMS, proofFileName, proofPaths, releaseCurve } = require('./lib/systems.cjs');
+const readiness = require('./lib/readiness.cjs');
 
 const NAME = 'generate-all-proofs';
 
@@ -37,6 +41,8 @@ async function main() {
     fail(`${NAME}: unknown proof type '${type}' (known: ${Object.keys(SYSTEMS).join(', ')})`, 2);
   }
   const workdir = requireWorkdir(NAME);
+  const ready = readiness.of(type);
+  if (ready && !ready.ready) fail(`${NAME}: ${readiness.describe(type, ready)}`, 1);
 
   const started = performance.now();
   say(`Generating ${system.names.length} ${type} proofs (fresh random inputs) in the session's work directory`);

@@ -11,8 +11,13 @@
 //     <circuit>/groth16.zkey, plonk.zkey, groth16_vkey.json, plonk_vkey.json
 //     verifiers/<circuit>_<type>.sol   snarkjs' Solidity verifiers
 //     contracts/<Name>.json     solc output: abi + bytecode per contract
-// zk-setup builds setup/ in a scratch directory and renames it into place,
-// so a reader sees either the old complete setup or the new one.
+//   base/                       contracts/*.sol alone (the Attestor and the
+//     base.json                 STARK verifier): what a stark run needs; made
+//     contracts/<Name>.json     first, in seconds, so that stark can run
+//                               while the rest of the setup is built
+// zk-setup builds setup/ and base/ in scratch directories and renames them
+// into place, so a reader sees either the old complete one or the new one.
+// Both are also kept in the per-machine cache (lib/zkcache.cjs).
 
 const fs = require('fs');
 const path = require('path');
@@ -24,6 +29,7 @@ const REPO_DIR = path.resolve(SCRIPTS_DIR, '..');
 const ZK_DIR = path.resolve(process.env.ZK_DIR || path.join(REPO_DIR, 'var', 'zk'));
 const SETUP_DIR = path.join(ZK_DIR, 'setup');
 const PTAU_DIR = path.join(ZK_DIR, 'ptau');
+const BASE_DIR = path.join(ZK_DIR, 'base');
 
 // The files whose content decides the setup: a change to any of them makes
 // zk-setup run again. Paths are relative to scripts/.
@@ -42,6 +48,11 @@ function setupInputFiles() {
     ...list('circuits', '.circom'),
     ...list('contracts', '.sol'),
   ];
+}
+
+// What the base (contracts/*.sol alone) is made from.
+function baseInputFiles() {
+  return setupInputFiles().filter((f) => !f.startsWith('circuits/') && f !== 'lib/circuits.cjs');
 }
 
 function hashFiles(files) {
@@ -68,6 +79,10 @@ function setupInputsHash() {
   return hashFiles(setupInputFiles());
 }
 
+function baseInputsHash() {
+  return hashFiles(baseInputFiles());
+}
+
 function circuitDir(name, base = SETUP_DIR) {
   return path.join(base, name);
 }
@@ -86,8 +101,13 @@ function circuitFiles(name, base = SETUP_DIR) {
   };
 }
 
-function contractArtifact(contractName, base = SETUP_DIR) {
-  return path.join(base, 'contracts', `${contractName}.json`);
+// A contract's artifact: from the full setup, else (the Attestor and the
+// STARK verifier while the full setup is being built) from the base.
+function contractArtifact(contractName, base = null) {
+  if (base) return path.join(base, 'contracts', `${contractName}.json`);
+  const full = path.join(SETUP_DIR, 'contracts', `${contractName}.json`);
+  const early = path.join(BASE_DIR, 'contracts', `${contractName}.json`);
+  return fs.existsSync(full) || !fs.existsSync(early) ? full : early;
 }
 
 // The deployable name of a circuit's verifier, e.g. MerkleMembershipPlonkVerifier.
@@ -96,9 +116,9 @@ function verifierContractName(circuitName, type) {
   return `${camel(circuitName)}${camel(type)}Verifier`;
 }
 
-function readManifest(base = SETUP_DIR) {
+function readManifest(base = SETUP_DIR, name = 'setup.json') {
   try {
-    return JSON.parse(fs.readFileSync(path.join(base, 'setup.json'), 'utf8'));
+    return JSON.parse(fs.readFileSync(path.join(base, name), 'utf8'));
   } catch {
     return null;
   }
@@ -118,6 +138,21 @@ function loadSetup() {
   return manifest;
 }
 
+// The current base's manifest, or an Error that says what to run.
+function loadBase() {
+  const m = readManifest(BASE_DIR, 'base.json');
+  if (!m || m.inputsHash !== baseInputsHash()) {
+    return new Error(`no current contracts in ${BASE_DIR}: run scripts/zk-setup --base (or scripts/zk-setup)`);
+  }
+  return m;
+}
+
+// Whether the full setup is current (no message, no error).
+function setupCurrent() {
+  const m = readManifest();
+  return !!m && m.inputsHash === setupInputsHash();
+}
+
 module.exports = {
   CIRCUITS,
   circuitByName,
@@ -126,7 +161,12 @@ module.exports = {
   ZK_DIR,
   SETUP_DIR,
   PTAU_DIR,
+  BASE_DIR,
   setupInputFiles,
+  baseInputFiles,
+  baseInputsHash,
+  loadBase,
+  setupCurrent,
   hashFiles,
   setupInputsHash,
   packageDir,

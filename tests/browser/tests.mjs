@@ -13,6 +13,9 @@ import { chromium } from 'playwright-core';
 const BASE = process.env.PS_BASE_URL;
 const NOKEY = process.env.PS_NOKEY_URL; // the same pipeline, without PRIVATE_KEY
 const CONTROL = process.env.PS_CONTROL_URL;
+const LOCAL_DIR = process.env.PS_LOCAL_DIR; // the stack's local/ status files (nginx serves them)
+const REAL_TXS = (process.env.PS_REAL_TXS || '').split(',').filter(Boolean); // attested on a real local chain
+const RPC_URL = process.env.PS_RPC_URL; // that chain
 const SHOTS = process.env.PS_SCREENSHOTS;
 const CHROMIUM = process.env.PS_CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
@@ -927,6 +930,120 @@ test('redis-down', 'with Redis down a run cannot start and the page says why; it
 });
 
 // -------------------------------------------------------------- runner --
+// The local stack's status files: written whole, removed after the test.
+function writeLocal(name, obj) {
+  const file = path.join(LOCAL_DIR, name);
+  fs.writeFileSync(file + '.tmp', JSON.stringify(obj));
+  fs.renameSync(file + '.tmp', file);
+}
+
+function removeLocal(name) {
+  fs.rmSync(path.join(LOCAL_DIR, name), { force: true });
+}
+
+async function chainRpc(method, params) {
+  const r = await fetch(RPC_URL, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+  return (await r.json()).result;
+}
+
+test('readiness', 'a proof type whose setup is still being built shows how far it is and is refused until ready; the others run at once', async (t) => {
+  const preparing = { ready: false, state: 'preparing', step: 4, steps: 8, doing: 'circuit poseidon_preimage' };
+  writeLocal('readiness.json', { proofTypes: { slow: preparing, fast: { ready: true, state: 'ready' } } });
+  try {
+    const page = await t.page();
+    await page.goto(BASE + '/');
+    const option = (v) => page.$eval('#proof-type option[value="' + v + '"]', (o) => o.textContent);
+    await waitFor(async () => (await option('slow')) === 'slow \u2014 preparing, 4 of 8 steps', 5000, 'the readiness in the option');
+    assert.equal(await option('fast'), 'fast');
+    await page.getByLabel('Proof type', { exact: true }).selectOption('slow');
+    const run = page.getByRole('button', { name: 'Run Complete Workflow' });
+    // The page redraws at its next frame after the choice.
+    const why = await waitFor(async () => (await run.isDisabled()) && (await text(page, '#readiness')), 5000,
+      'Run disabled, with the reason, for a type that is not ready');
+    assert.match(why, /^slow is waiting for the zero-knowledge setup, built in the background \(step 4 of 8: circuit poseidon_preimage\); it can run when that is done\./);
+    assert.match(why, /fast, fail, hang, stall, long can run now\.$/);
+    await t.shot(page, 'waiting');
+
+    // Another type runs at once, to the end.
+    const sid = await runFromPage(t, page, 'fast');
+    await waitEnded(page);
+    assert.equal((await state(sid, false)).status, 'complete');
+
+    // The setup moves on, then is done: the page follows without a reload.
+    await page.goto(BASE + '/');
+    writeLocal('readiness.json', { proofTypes: { slow: { ...preparing, step: 7, doing: 'compiling the Solidity verifiers' } } });
+    await waitFor(async () => (await option('slow')) === 'slow \u2014 preparing, 7 of 8 steps', 5000, 'step 7 in the option');
+    writeLocal('readiness.json', { proofTypes: { slow: { ready: true, state: 'ready' } } });
+    await waitFor(async () => (await option('slow')) === 'slow', 5000, 'slow ready');
+    await page.getByLabel('Proof type', { exact: true }).selectOption('slow');
+    await waitFor(async () => !(await run.isDisabled()) && (await page.isHidden('#readiness')), 5000,
+      'Run enabled, no reason shown, once the type is ready');
+
+    // A setup that failed says so.
+    writeLocal('readiness.json', { proofTypes: { slow: { ready: false, state: 'failed', step: 0, steps: 8, doing: 'solc: out of memory' } } });
+    await page.goto(BASE + '/');
+    await waitFor(async () => (await option('slow')) === 'slow \u2014 setup failed', 5000, 'the failed setup');
+    await page.getByLabel('Proof type', { exact: true }).selectOption('slow');
+    await waitFor(async () => (await run.isDisabled()) &&
+      /^The zero-knowledge setup of slow failed \(solc: out of memory\)\./.test(await text(page, '#readiness')), 5000,
+      'the failure under the form, Run disabled');
+  } finally {
+    removeLocal('readiness.json');
+  }
+});
+
+test('local-explorer', 'on the local chain a transaction links to the local explorer, which shows its block, status, gas, sender and the proof hash it recorded, read-only', async (t) => {
+  assert.ok(REAL_TXS.length > 0 && RPC_URL, 'the runner attested a proof on a local chain');
+  writeLocal('stack.json', { explorerTxUrl: 'explorer.html?tx={txHash}' });
+  try {
+    // A run's transaction without an explorer URL (EXPLORER_TX_URL unset)
+    // links to the local view; one with a URL keeps it.
+    const page = await t.page();
+    const sid = await runFromPage(t, page, 'fast');
+    await waitEnded(page);
+    const st = await state(sid);
+    const want = JSON.stringify(['https://explorer.test/tx/' + st.attestationResults[0],
+      'explorer.html?tx=' + st.attestationResults[1]]);
+    const links = () => page.$$eval('#txs .tx a', (ns) => JSON.stringify(ns.map((a) => a.getAttribute('href'))));
+    await waitFor(async () => (await links()) === want, 5000, 'the links ' + want);
+
+    // The real attestation, in the view.
+    const hash = REAL_TXS[0];
+    const view = await t.page();
+    await view.goto(BASE + '/explorer.html?tx=' + hash);
+    await view.waitForSelector('#tx-facts:not([hidden])', { timeout: 15000 });
+    const receipt = await chainRpc('eth_getTransactionReceipt', [hash]);
+    const tx = await chainRpc('eth_getTransactionByHash', [hash]);
+    assert.equal(await text(view, '#tx-hash'), hash);
+    assert.equal(await text(view, '#tx-status'), 'success');
+    assert.equal(await text(view, '#tx-block'), Number(receipt.blockNumber) + ' (' + receipt.blockHash + ')');
+    assert.equal((await text(view, '#tx-gas')).split(' ')[0], Number(receipt.gasUsed).toLocaleString('en-US'));
+    assert.equal((await text(view, '#tx-from')).toLowerCase(), tx.from.toLowerCase());
+    assert.match(await text(view, '#tx-call'), /^Attestor\.attestVerified\(verifier: 0x[0-9a-fA-F]{40}, verifyCall: \d+ bytes, label: browser-explorer\/hash_chain_\w+_stark_proof\.ub\)$/);
+    const shown = await view.$$eval('#attestations .attestation', (ns) => ns.map((n) => n.querySelector('dd').textContent));
+    // The Attested event's first indexed topic is the proof hash.
+    assert.deepEqual(shown, [receipt.logs[0].topics[1]]);
+    await t.shot(view, 'tx');
+
+    // An unknown transaction says so.
+    await view.goto(BASE + '/explorer.html?tx=0x' + 'ab'.repeat(32));
+    await waitFor(async () => /^Not found: no transaction/.test(await text(view, '#tx-msg')), 10000, 'not found');
+
+    // Read-only: nginx lets GET through, nothing else; the explorer answers
+    // only /tx/<hash>.
+    const rpcBody = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_sendTransaction', params: [] });
+    for (const p of ['/local/explorer/', '/local/explorer/tx/' + hash]) {
+      const r = await fetch(BASE + p, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: rpcBody });
+      assert.equal(r.status, 403, 'POST ' + p);
+    }
+    assert.equal((await fetch(BASE + '/local/explorer/')).status, 404);
+    assert.equal((await fetch(BASE + '/local/explorer/tx/nothex')).status, 400);
+  } finally {
+    removeLocal('stack.json');
+  }
+});
+
 
 async function main() {
   const wanted = process.argv.slice(2);

@@ -37,7 +37,7 @@ class RunStackTest(unittest.TestCase):
                     os.path.join(self.top, "scripts", "run-stack"))
         self.port = free_port()
         self.env = dict(os.environ, PORT=str(self.port), REDIS_PORT=str(free_port()),
-                        CHAIN_PORT=str(free_port()))
+                        CHAIN_PORT=str(free_port()), EXPLORER_PORT=str(free_port()))
         self.out = os.path.join(self.top, "out.log")
         self.proc = None
 

@@ -167,6 +167,89 @@ test('zk-setup is cached: a second run finds the setup up to date', async () => 
   assert.ok(r.seconds < 20, `took ${r.seconds.toFixed(1)} s`);
 });
 
+test('zk-setup in a fresh ZK_DIR (a fresh clone) takes the setup from the per-machine cache, every file verified, in seconds', async () => {
+  // This checkout's current setup goes into a cache of the test's own...
+  const cache = path.join(tmp, 'cache-fresh');
+  let r = await run('zk-setup', [], { ...baseEnv(), ZK_CACHE_DIR: cache }, 120);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /zk-setup: cached in /);
+  // ... from which another ZK_DIR of the same sources takes it.
+  const zkDir = path.join(tmp, 'zk-fresh');
+  r = await run('zk-setup', [], { ...baseEnv(), ZK_DIR: zkDir, ZK_CACHE_DIR: cache }, 120);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /zk-setup: contracts for stark: from the cache, verified/);
+  assert.match(r.stdout, /zk-setup: setup from the cache \S+, every file verified/);
+  assert.ok(r.seconds < 60, `took ${r.seconds.toFixed(1)} s`);
+  const zk = JSON.parse(fs.readFileSync(path.join(TOP, 'var', 'zk', 'setup', 'setup.json'), 'utf8'));
+  assert.equal(JSON.parse(fs.readFileSync(path.join(zkDir, 'setup', 'setup.json'), 'utf8')).setupId, zk.setupId);
+  fs.rmSync(zkDir, { recursive: true, force: true });
+});
+
+test('zk-setup never uses a cache entry whose files do not match its manifest: it removes it and builds', async () => {
+  const cache = path.join(tmp, 'cache');
+  const zkDir = path.join(tmp, 'zk-tamper');
+  const env = { ...baseEnv(), ZK_DIR: zkDir, ZK_CACHE_DIR: cache };
+  let r = await run('zk-setup', ['--base'], env, 120);
+  assert.equal(r.code, 0, r.stderr);
+  const [entry] = fs.readdirSync(cache).filter((f) => f.startsWith('base-'));
+  assert.ok(entry, 'the base was cached');
+  fs.appendFileSync(path.join(cache, entry, 'contracts', 'Attestor.json'), ' ');
+  fs.rmSync(path.join(zkDir, 'base'), { recursive: true });
+  r = await run('zk-setup', ['--base'], env, 120);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /does not match its manifest: removed, building instead/);
+  assert.match(r.stdout, /contracts for stark: compiled/);
+  // Rebuilt, cached afresh, and what is in use parses.
+  JSON.parse(fs.readFileSync(path.join(zkDir, 'base', 'contracts', 'Attestor.json'), 'utf8'));
+  fs.rmSync(path.join(zkDir, 'base'), { recursive: true });
+  r = await run('zk-setup', ['--base'], env, 60);
+  assert.match(r.stdout, /contracts for stark: from the cache, verified/);
+});
+
+test('before the setup is complete: the chain deploys what stark needs, groth16 is refused with how far the setup is, and deploy-snark makes it ready', async () => {
+  const zkDir = path.join(tmp, 'zk-early');
+  const ready = path.join(tmp, 'readiness.json');
+  const dir = path.join(tmp, 'chain-early');
+  const env = { ...baseEnv(), ZK_DIR: zkDir, ZK_READINESS: ready };
+  let r = await run('zk-setup', ['--base'], env, 120);
+  assert.equal(r.code, 0, r.stderr);
+  const port = await freePort();
+  r = await run('chain', ['start', dir, String(port)], env, 120);
+  try {
+    assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
+    let dep = JSON.parse(fs.readFileSync(path.join(dir, 'deployment.json'), 'utf8'));
+    assert.equal(dep.setupId, null);
+    assert.deepEqual(dep.verifiers, {});
+    assert.match(dep.starkVerifier, /^0x[0-9a-fA-F]{40}$/);
+    let rd = JSON.parse(fs.readFileSync(ready, 'utf8')).proofTypes;
+    assert.equal(rd.stark.ready, true);
+    assert.equal(rd.groth16.ready, false);
+
+    // What zk-setup writes as it goes, and the refusal it leads to.
+    const preparing = { ready: false, state: 'preparing', step: 3, steps: 8, doing: 'powers of tau 2^14: phase-2 preparation (the slow step)' };
+    rd.groth16 = preparing;
+    fs.writeFileSync(ready, JSON.stringify({ proofTypes: rd }));
+    const workdir = newWorkdir('early-groth16');
+    r = await run('generate-all-proofs.cjs', ['groth16'], phaseEnv(workdir, 'groth16', { ZK_DIR: zkDir, ZK_READINESS: ready }), 30);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /groth16 is not ready yet: waiting for the setup \(preparing, step 3 of 8: powers of tau 2\^14: phase-2 preparation \(the slow step\)\)/);
+    assert.deepEqual(fs.readdirSync(workdir), [], 'nothing generated');
+
+    // The setup completes: its verifiers go onto the running chain.
+    fs.cpSync(path.join(TOP, 'var', 'zk', 'setup'), path.join(zkDir, 'setup'), { recursive: true });
+    r = await run('chain', ['deploy-snark', dir], env, 120);
+    assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
+    dep = JSON.parse(fs.readFileSync(path.join(dir, 'deployment.json'), 'utf8'));
+    const setup = JSON.parse(fs.readFileSync(path.join(zkDir, 'setup', 'setup.json'), 'utf8'));
+    assert.equal(dep.setupId, setup.setupId);
+    assert.match(dep.verifiers.poseidon_preimage.groth16, /^0x[0-9a-fA-F]{40}$/);
+    rd = JSON.parse(fs.readFileSync(ready, 'utf8')).proofTypes;
+    assert.deepEqual([rd.groth16.ready, rd.plonk.ready, rd.stark.ready], [true, true, true]);
+  } finally {
+    await run('chain', ['stop', dir], env, 30);
+  }
+});
+
 test('chain start writes chain.env with the RPC, the development key and the contracts', async () => {
   assert.match(chainEnv.RPC_URL, /^http:\/\/127\.0\.0\.1:\d+$/);
   assert.match(chainEnv.PRIVATE_KEY, /^0x[0-9a-f]{64}$/);

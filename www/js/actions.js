@@ -13,6 +13,7 @@ import { formMessage } from './controls.js';
 import { setNotice } from './notice.js';
 import { detach, show } from './session.js';
 import { logJob } from './jobs.js';
+import { notReadyReason } from './local.js';
 
 export async function loadPipeline() {
   let delay = 1000;
@@ -36,6 +37,12 @@ export async function loadPipeline() {
 
 export async function startRun(proofType) {
   if (app.posting || active(app.session)) return;
+  const wait = notReadyReason(proofType);
+  if (wait) {
+    formMessage(wait);
+    scheduleRender();
+    return;
+  }
   app.posting = true;
   formMessage('');
   scheduleRender();

@@ -14,6 +14,7 @@
  *   jobs.js           the page's side of the loader
  *   loader.js         the big reads, off the page's thread
  *   loader.worker.js  the loader's module worker
+ *   local.js          the local stack's readiness and explorer
  *   actions.js        the pipeline; starting, cancelling, downloading a run
  *   api.js            the API's addresses; small reads of the state
  *   problem.js        what an error answer says (page and loader)
@@ -33,6 +34,7 @@ import { currentNoticeAction } from './notice.js';
 import { openEarly, show } from './session.js';
 import { cancelRun, downloadLog, loadPipeline, startRun } from './actions.js';
 import { fillProofTypes } from './controls.js';
+import { loadLocalStack } from './local.js';
 
 function sessionFromUrl() {
   return new URLSearchParams(location.search).get('session');
@@ -74,6 +76,7 @@ function wire() {
     e.preventDefault();
     if (!ui.run.disabled) startRun(ui.type.value);
   });
+  ui.type.addEventListener('change', scheduleRender);
   ui.cancel.addEventListener('click', cancelRun);
   ui.download.addEventListener('click', downloadLog);
   ui.noticeAction.addEventListener('click', onNoticeAction);
@@ -90,6 +93,7 @@ async function start() {
   const first = sessionFromUrl();
   if (first && SESSION_RE.test(first)) openEarly(first);
   scheduleRender();
+  loadLocalStack();
   await loadPipeline();
   fillProofTypes();
   show(sessionFromUrl());

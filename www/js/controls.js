@@ -8,11 +8,14 @@ import { app, active } from './state.js';
 import { stateUrl } from './api.js';
 import { duration, el, safeStorage, setText, ui } from './dom.js';
 import { serverNow } from './events.js';
+import { notReady, notReadyReason, typeLabel } from './local.js';
 
 export function renderControls(s) {
   const busy = active(s);
   const { pipeline, pipelineLoaded, posting } = app;
-  ui.run.disabled = !pipelineLoaded || posting || busy || pipeline.proofTypes.length === 0;
+  const waiting = !busy && pipelineLoaded && !!notReady(ui.type.value);
+  ui.run.disabled = !pipelineLoaded || posting || busy || pipeline.proofTypes.length === 0 || waiting;
+  renderReadiness(waiting);
   setText(ui.runLabel, posting ? 'Starting\u2026' : 'Run Complete Workflow');
   ui.type.disabled = !pipelineLoaded || posting || busy;
   ui.cancel.hidden = !(busy && s.status !== 'loading');
@@ -27,6 +30,16 @@ export function renderControls(s) {
   ui.downloadJson.hidden = !canDownload;
   ui.downloadJson.setAttribute('aria-disabled', String(!canDownload));
   ui.copyLink.hidden = !(navigator.clipboard && window.isSecureContext);
+}
+
+// Each type's readiness in its option; the selected one's, if it must wait,
+// under the form.
+function renderReadiness(waiting) {
+  for (const o of ui.type.options) {
+    if (app.pipeline.proofTypes.includes(o.value)) setText(o, typeLabel(o.value));
+  }
+  ui.readiness.hidden = !waiting;
+  if (waiting) setText(ui.readiness, notReadyReason(ui.type.value));
 }
 
 function renderSessionInfo(s) {
@@ -53,7 +66,8 @@ export function fillProofTypes() {
   sel.replaceChildren();
   for (const t of app.pipeline.proofTypes) {
     const o = document.createElement('option');
-    o.value = o.textContent = t;
+    o.value = t;
+    o.textContent = typeLabel(t);
     sel.appendChild(o);
   }
   if (remembered && app.pipeline.proofTypes.includes(remembered)) sel.value = remembered;

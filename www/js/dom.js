@@ -9,7 +9,7 @@ const $ = (id) => document.getElementById(id);
 
 export const ui = {
   form: $('run-form'), type: $('proof-type'), run: $('run'), runLabel: $('run-label'),
-  cancel: $('cancel'), cancelLabel: $('cancel-label'), formMsg: $('form-msg'),
+  cancel: $('cancel'), cancelLabel: $('cancel-label'), formMsg: $('form-msg'), readiness: $('readiness'),
   info: $('session-info'), sessionLink: $('session-link'), copyLink: $('copy-link'),
   sessionType: $('session-type'), sessionStart: $('session-start'), sessionElapsed: $('session-elapsed'),
   notice: $('notice'), noticeTitle: $('notice-title'), noticeText: $('notice-text'), noticeAction: $('notice-action'),

@@ -16,6 +16,8 @@ export const app = {
   pipeline: { proofTypes: [], phases: [] },
   pipelineLoaded: false,
   posting: false, // the POST that starts a run is out
+  readiness: {}, // proof type -> readiness entry (local.js)
+  localExplorer: '', // the local chain's explorer template (local.js)
 };
 
 export function newSession(id) {

@@ -6,6 +6,7 @@
  * when it is known. A drawn item is completed, never redrawn.
  */
 import { el, num, setText, ui } from './dom.js';
+import { localExplorerUrl } from './local.js';
 
 // url: the explorer link from a transaction event ('' when it had none),
 // or undefined when not known yet (a hash from the results, before the
@@ -36,7 +37,23 @@ export function renderTransactions(s) {
   setText(ui.txsEmpty, s.status === 'complete' ? 'This run sent no transactions.' : 'On-chain attestations appear here as they are sent.');
 }
 
+// A transaction whose event named no explorer (EXPLORER_TX_URL unset: the
+// local chain) links to the local stack's explorer view when it has one.
 function renderLink(s, tx, li) {
+  if (tx.url === '' && !li.querySelector('a')) {
+    const local = localExplorerUrl(tx.hash);
+    if (local) {
+      const old = li.querySelector('.tx-nolink');
+      if (old) old.remove();
+      const a = el('a', 'tx-link tx-local', 'View in the local explorer');
+      a.href = local;
+      a.target = '_blank';
+      a.rel = 'noopener';
+      a.setAttribute('aria-label', 'View transaction ' + tx.hash + ' in the local explorer (opens in a new tab)');
+      li.appendChild(a);
+      return;
+    }
+  }
   if (tx.url && !li.querySelector('a')) {
     const old = li.querySelector('.tx-nolink');
     if (old) old.remove();
