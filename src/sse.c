@@ -143,6 +143,31 @@ static char *format_event(const struct store_entry *e, size_t *len, bool *termin
     return b.data;
 }
 
+/* ---- sending ---- */
+
+enum sent { SENT_ALL, SENT_BLOCKED, SENT_GONE };
+
+/* Writes what the socket takes of out; *moved tells whether any of it
+ * went. SENT_BLOCKED: the socket is full; SENT_GONE: the web server went
+ * away. */
+static enum sent send_buf(int fd, struct buf *out, bool *moved)
+{
+    while (buf_used(out) > 0) {
+        ssize_t n = send(fd, buf_head(out), buf_used(out), MSG_NOSIGNAL);
+        if (n > 0) {
+            buf_consume(out, (size_t)n);
+            *moved = true;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return SENT_BLOCKED;
+        return SENT_GONE;
+    }
+    return SENT_ALL;
+}
+
 /* ---- viewers ---- */
 
 static void viewer_free(struct viewer *v)
@@ -195,22 +220,19 @@ static void viewer_want_write(struct viewer *v, bool on)
 /* Writes what the socket takes. Returns false when the viewer is gone. */
 static bool viewer_flush(struct viewer *v)
 {
-    while (buf_used(&v->out) > 0) {
-        ssize_t n = send(v->fd, buf_head(&v->out), buf_used(&v->out), MSG_NOSIGNAL);
-        if (n > 0) {
-            buf_consume(&v->out, (size_t)n);
-            v->last_write = loop_now();
-            v->blocked_since = 0;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (!v->blocked_since)
-                v->blocked_since = loop_now();
-            viewer_want_write(v, true);
-            return true;
-        }
+    bool moved = false;
+    enum sent r = send_buf(v->fd, &v->out, &moved);
+    if (moved) {
+        v->last_write = loop_now();
+        v->blocked_since = 0;
+    }
+    if (r == SENT_BLOCKED) {
+        if (!v->blocked_since)
+            v->blocked_since = loop_now();
+        viewer_want_write(v, true);
+        return true;
+    }
+    if (r == SENT_GONE) {
         viewer_close(v); /* the web server went away */
         return false;
     }
@@ -670,23 +692,14 @@ static void reply_io(struct loop *l, int fd, uint32_t events, void *arg)
 
 static void reply_write(struct reply *r)
 {
-    while (buf_used(&r->out) > 0) {
-        ssize_t n = send(r->fd, buf_head(&r->out), buf_used(&r->out), MSG_NOSIGNAL);
-        if (n > 0) {
-            buf_consume(&r->out, (size_t)n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (!r->polled && loop_add(r->sse->loop, r->fd, EPOLLOUT, reply_io, r) == 0)
-                r->polled = true;
-            if (r->polled)
-                return;
-        }
-        break; /* the web server went away */
+    bool moved = false;
+    if (send_buf(r->fd, &r->out, &moved) == SENT_BLOCKED) {
+        if (!r->polled && loop_add(r->sse->loop, r->fd, EPOLLOUT, reply_io, r) == 0)
+            r->polled = true;
+        if (r->polled)
+            return;
     }
-    reply_free(r);
+    reply_free(r); /* written, or the web server went away */
 }
 
 static void reply_send(struct sse *s, int fd, uint16_t request_id, const struct buf *text)
