@@ -11,8 +11,9 @@ BENCH_TOOLS := build/bench/sseload build/bench/pubload build/bench/seqprint
 .PHONY: bench-tools bench-check
 bench-tools: $(BENCH_TOOLS)
 
-# The stream benchmark's correctness run: phasestream (and nginx + nchan when
-# installed) under a few hundred viewers, a small storm and a restart; it
-# asserts only that every event arrived exactly once and in order.
+# The stream benchmark's correctness run: phasestream behind nginx and behind
+# lighttpd (and nginx + nchan when installed) under a few hundred viewers, a
+# small storm, and a restart behind nginx; it asserts only that every event
+# arrived exactly once and in order.
 bench-check: phasestream $(BENCH_TOOLS)
 	python3 bench/stream.py --check

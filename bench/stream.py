@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""The stream benchmark: phasestream behind nginx against nginx + nchan.
+"""The stream benchmark: phasestream behind nginx, and behind lighttpd,
+against nginx + nchan.
 
-Both stacks run side by side in one run, each with its own redis-server on a
-loopback port; each row runs against phasestream, then against nchan, and
-the table shows both columns and their ratio (phasestream / nchan).
+The stacks run side by side in one run, each with its own redis-server on a
+loopback port; each row runs against phasestream behind nginx (the shipped
+conf/nginx/phasestream.conf), phasestream behind lighttpd (the shipped
+conf/lighttpd/phasestream.conf), then against nchan, and the table shows the
+columns and each phasestream column's ratio to nchan.
 
 Rows (ROWS=1,2,3,4,5; default all):
   1 throughput: one phase printing N lines flat out, one viewer (nchan: N
@@ -15,10 +18,15 @@ Rows (ROWS=1,2,3,4,5; default all):
     phasestream is restarted under them
 
 Server CPU is utime+stime from /proc/PID/stat (all threads) of phasestream,
-redis-server and nginx master + workers, as deltas over the measured part.
+redis-server and the web server (nginx master + workers, or lighttpd), as
+deltas over the measured part.
+
+lighttpd is one process holding two descriptors per viewer (the browser's and
+phasestream's): a row with more viewers than half the open-file limit is
+"n/a" in its column rather than a row of failures.
 
 Knobs: ROWS, RUNS (repeat each row, report medians), SCALE=full|short,
-NGINX_WORKERS (4).
+NGINX_WORKERS (4), FRONTS=nginx,lighttpd (the phasestream columns).
 `--check` is the correctness variant for make check: a few hundred viewers,
 a small storm and a restart against phasestream (and nchan if installed); it
 asserts that every viewer got every event exactly once and in order, never a
@@ -30,6 +38,7 @@ attached before the first line.
 """
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -188,10 +197,76 @@ class Nginx:
             raise RuntimeError("nginx exited: " + open(os.path.join(d, "nginx.stderr")).read())
 
     def pids(self):
-        return {"nginx": [self.proc.pid] + children(self.proc.pid)}
+        return {"web": [self.proc.pid] + children(self.proc.pid)}
+
+    def errors(self):
+        return nginx_errors(self.dir)
 
     def stop(self):
         stop_proc(self.proc, signal.SIGQUIT)
+
+
+LIGHTTPD_CONF = """server.document-root = "%(dir)s"
+server.bind = "127.0.0.1"
+server.port = %(port)d
+server.max-fds = %(nofile)d
+server.max-connections = %(conns)d
+server.listen-backlog = 65535
+server.errorlog = "%(dir)s/error.log"
+server.pid-file = "%(dir)s/lighttpd.pid"
+include "%(dir)s/phasestream.conf"
+"""
+
+
+class Lighttpd:
+    """lighttpd with the shipped drop-in, pointed at the stack's socket."""
+
+    def __init__(self, d, sock):
+        self.dir = d
+        os.makedirs(d, exist_ok=True)
+        self.port = free_port()
+        shipped = open(os.path.join(ROOT, "conf/lighttpd/phasestream.conf")).read()
+        dropin = re.sub(r'(?m)^var\.phasestream_socket = .*$',
+                        'var.phasestream_socket = "%s"' % sock, shipped)
+        if dropin == shipped:
+            raise RuntimeError("conf/lighttpd/phasestream.conf no longer sets var.phasestream_socket")
+        with open(os.path.join(d, "phasestream.conf"), "w") as f:
+            f.write(dropin)
+        conf = os.path.join(d, "lighttpd.conf")
+        with open(conf, "w") as f:
+            f.write(LIGHTTPD_CONF % {"dir": d, "port": self.port, "nofile": nofile(),
+                                     "conns": lighttpd_viewers()})
+        self.proc = subprocess.Popen(["lighttpd", "-D", "-f", conf],
+                                     stderr=open(os.path.join(d, "lighttpd.stderr"), "w"),
+                                     preexec_fn=raise_nofile)
+        wait_for(lambda: port_open(self.port) or self.proc.poll() is not None, what="lighttpd")
+        if self.proc.poll() is not None:
+            raise RuntimeError("lighttpd exited: " + open(os.path.join(d, "lighttpd.stderr")).read())
+
+    def pids(self):
+        return {"web": [self.proc.pid]}
+
+    def errors(self):
+        """Error lines of lighttpd's log, past its start-up line."""
+        try:
+            with open(os.path.join(self.dir, "error.log"), errors="replace") as f:
+                n = sum(1 for line in f if "server started" not in line
+                        and "server stopped" not in line and line.strip())
+        except OSError:
+            n = 0
+        return "lines:%d" % n if n else "0"
+
+    def stop(self):
+        stop_proc(self.proc)
+
+
+def nofile():
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+
+
+def lighttpd_viewers():
+    """The viewers one lighttpd process can hold: two descriptors each."""
+    return (nofile() - 64) // 2
 
 
 PS_SERVER = """    upstream phasestream { server unix:%(sock)s; }
@@ -223,11 +298,13 @@ NCHAN_SERVER = """    upstream bench_redis { nchan_redis_server redis://127.0.0.
 
 
 class PhasestreamStack:
-    """redis-server + phasestream (release build) + nginx with the shipped conf."""
-    name = "phasestream"
+    """redis-server + phasestream (release build) + nginx or lighttpd with the
+    shipped drop-in."""
 
-    def __init__(self, top, types):
-        self.dir = os.path.join(top, "ps")
+    def __init__(self, top, types, front="nginx"):
+        self.name = "ps+" + front
+        self.front_name = front
+        self.dir = os.path.join(top, "ps-" + front)
         os.makedirs(self.dir)
         self.godir = os.path.join(self.dir, "go")
         os.makedirs(self.godir)
@@ -241,10 +318,16 @@ class PhasestreamStack:
         self.redis = Redis(self.dir)
         self.procs = []
         self.start_ps()
-        self.nginx = Nginx(os.path.join(self.dir, "nginx"),
-                           PS_SERVER % {"sock": self.sock,
-                                        "conf": os.path.join(ROOT, "conf/nginx/phasestream.conf")})
-        self.port = self.nginx.port
+        if front == "lighttpd":
+            self.front = Lighttpd(os.path.join(self.dir, "lighttpd"), self.sock)
+        else:
+            self.front = Nginx(os.path.join(self.dir, "nginx"),
+                               PS_SERVER % {"sock": self.sock,
+                                            "conf": os.path.join(ROOT, "conf/nginx/phasestream.conf")})
+        self.port = self.front.port
+
+    def holds(self, viewers):
+        return self.front_name != "lighttpd" or viewers <= lighttpd_viewers()
 
     def start_ps(self, *extra):
         p = subprocess.Popen(
@@ -263,7 +346,7 @@ class PhasestreamStack:
     def pids(self):
         d = {"phasestream": [p.pid for p in self.procs if p.poll() is None]}
         d.update(self.redis.pids())
-        d.update(self.nginx.pids())
+        d.update(self.front.pids())
         return d
 
     def create(self, proof_type):
@@ -276,7 +359,7 @@ class PhasestreamStack:
         return "/api/workflow?sessionId=" + sid, os.path.join(self.godir, sid)
 
     def stop(self):
-        self.nginx.stop()
+        self.front.stop()
         for p in self.procs:
             stop_proc(p)
         self.redis.stop()
@@ -284,21 +367,24 @@ class PhasestreamStack:
 
 class NchanStack:
     """redis-server + nginx with nchan on Redis storage."""
-    name = "nchan"
+    name = "nginx+nchan"
 
     def __init__(self, top):
         self.dir = os.path.join(top, "nchan")
         os.makedirs(self.dir)
         self.redis = Redis(self.dir)
-        self.nginx = Nginx(os.path.join(self.dir, "nginx"),
+        self.front = Nginx(os.path.join(self.dir, "nginx"),
                            NCHAN_SERVER % {"redis": self.redis.port},
                            "load_module %s;" % NCHAN_SO)
-        self.port = self.nginx.port
+        self.port = self.front.port
         self.n = 0
+
+    def holds(self, viewers):
+        return True
 
     def pids(self):
         d = self.redis.pids()
-        d.update(self.nginx.pids())
+        d.update(self.front.pids())
         return d
 
     def channel(self):
@@ -306,7 +392,7 @@ class NchanStack:
         return "c%d_%d" % (os.getpid(), self.n)
 
     def stop(self):
-        self.nginx.stop()
+        self.front.stop()
         self.redis.stop()
 
 
@@ -456,6 +542,11 @@ def order_of(r):
     return "%d/%d/%d" % (r["missing"], r["duplicates"], r["out_of_order"])
 
 
+# A row lighttpd cannot hold here (see the top of this file).
+NOT_HELD = {"connected": "n/a (files)"}
+CPU_LABEL = {"web": "web server"}
+
+
 def row_throughput(stacks, tmp, P):
     n = P["n"]
     out = []
@@ -466,8 +557,8 @@ def row_throughput(stacks, tmp, P):
              "% delivered": 100.0 * r["seq_events"] / n,
              "missing/dup/ooo": order_of(r),
              "redis CPU us/line": 1e6 * r["cpu"].get("redis", 0) / n,
-             "nginx CPU us/line": 1e6 * r["cpu"].get("nginx", 0) / n}
-        if st.name == "phasestream":
+             "web server CPU us/line": 1e6 * r["cpu"].get("web", 0) / n}
+        if isinstance(st, PhasestreamStack):
             d["phasestream CPU us/line"] = 1e6 * r["cpu"].get("phasestream", 0) / n
         else:
             d["publish ceiling msgs/s"] = r["pub"]["msgs_per_s"]
@@ -482,6 +573,9 @@ def row_fanout(stacks, tmp, spec, label):
     count = int(rate * dur)
     out = []
     for st in stacks:
+        if not st.holds(v):
+            out.append(NOT_HELD)
+            continue
         r = stream_run(st, tmp, v, count, rate, dur + 120, ready_timeout=120)
         cpu = sum(r["cpu"].values())
         d = {"connected": r["connected"], "errors": errors_of(r),
@@ -492,8 +586,8 @@ def row_fanout(stacks, tmp, spec, label):
              "missing/dup/ooo": order_of(r),
              "events per server CPU-s": r["seq_events"] / cpu if cpu else 0,
              "server CPU s": cpu}
-        for k in ("nginx", "phasestream", "redis"):
-            d["CPU s " + k] = r["cpu"].get(k)
+        for k in ("web", "phasestream", "redis"):
+            d["CPU s " + CPU_LABEL.get(k, k)] = r["cpu"].get(k)
         out.append(d)
     return "%s: %d viewers x %g ev/s x %d s" % (label, v, rate, dur), out
 
@@ -507,18 +601,24 @@ def row_memory(stacks, tmp, P):
         return {"rss_delta": rss_total(st) - rss0}
 
     for st in stacks:
+        if not st.holds(v):
+            out.append(NOT_HELD)
+            continue
         # Paced (5000 a second): this row is not a storm.
         r = stream_run(st, tmp, v, 0, 0, 120, before_go=measure, pace_us=200)
         d = {"connected": r["connected"], "errors": errors_of(r),
              "RSS delta MB": r["rss_delta"] / 1024.0,
              "KB per idle viewer": r["rss_delta"] / float(max(r["connected"], 1))}
         out.append(d)
-    return "4 memory: %d idle viewers (nginx + phasestream RSS)" % v, out
+    return "4 memory: %d idle viewers (web server + phasestream RSS)" % v, out
 
 
 def row_storm(stacks, tmp, v):
     out = []
     for st in stacks:
+        if not st.holds(v):
+            out.append(NOT_HELD)
+            continue
         r = stream_run(st, tmp, v, 10, 10, 120, ready_timeout=45)
         d = {"got stream (200 + event)": r["got_stream"], "errors": errors_of(r),
              "attach s": r["ready_s"], "missing/dup/ooo": order_of(r)}
@@ -530,8 +630,11 @@ def row_restart(stacks, tmp, P, v=None, count=100, rate=5):
     v = v or P["restart"]
     out = []
     for st in stacks:
-        if st.name != "phasestream":
-            out.append({k: "n/a" for k in out[0]} if out else {})
+        if not isinstance(st, PhasestreamStack):
+            out.append({"viewers saw the end": "n/a"})
+            continue
+        if not st.holds(v):
+            out.append(NOT_HELD)
             continue
         r = restart_run(st, tmp, v, count, rate, 180)
         out.append({"viewers saw the end": r["done"],
@@ -554,15 +657,19 @@ def median_rows(runs):
 
 
 def print_row(title, load, runs, names):
+    """Each column, then each phasestream column's ratio to the last (nchan)."""
     print("\n== %s   (load average %.2f%s)" % (
         title, load, "  WARNING: > 1.5, figures are disturbed" if load > 1.5 else ""))
-    hdr = "%-28s" % "" + "".join("%16s" % n for n in names) + \
-        ("%12s" % "ratio" if len(names) == 2 else "")
+    ratios = names[:-1]
+    hdr = "%-28s" % "" + "".join("%14s" % n for n in names) + \
+        "".join("%16s" % (n.split("+")[-1] + "/nchan") for n in ratios)
     print(hdr)
     for k, vals in median_rows(runs):
-        line = "%-28s" % k + "".join("%16s" % fmt(v) for v in vals)
-        if len(vals) == 2 and all(isinstance(v, (int, float)) for v in vals) and vals[1]:
-            line += "%12s" % ("%.2fx" % (vals[0] / vals[1]))
+        line = "%-28s" % k + "".join("%14s" % fmt(v) for v in vals)
+        base = vals[-1]
+        for v in vals[:-1]:
+            ok = isinstance(v, (int, float)) and isinstance(base, (int, float)) and base
+            line += "%16s" % ("%.2fx" % (v / base) if ok else "")
         print(line)
     sys.stdout.flush()
 
@@ -592,7 +699,8 @@ def bench(rows, runs, scale):
         for _ in range(runs):
             results.append(with_stacks(types, row))
             time.sleep(1)
-        print_row(results[0][0], load, results, ["phasestream", "nchan"])
+        print_row(results[0][0], load, results,
+                  ["ps+" + f for f in fronts()] + [NchanStack.name])
 
 
 NGINX_ERRORS = (("worker_connections are not enough", "wc"), ("Too many open files", "nofile"),
@@ -622,17 +730,26 @@ def with_stacks(types, row):
     os.chmod(tmp, 0o755)
     stacks = []
     try:
-        stacks.append(PhasestreamStack(tmp, types))
+        for front in fronts():
+            stacks.append(PhasestreamStack(tmp, types, front))
         stacks.append(NchanStack(tmp))
         time.sleep(0.5)
         title, out = row(stacks, tmp)
         for st, d in zip(stacks, out):
-            d["nginx error log"] = nginx_errors(st.nginx.dir)
+            d["web server error log"] = st.front.errors()
         return title, out
     finally:
         for s in reversed(stacks):
             s.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def fronts():
+    f = [x for x in os.environ.get("FRONTS", "nginx,lighttpd").split(",") if x]
+    bad = [x for x in f if x not in ("nginx", "lighttpd")]
+    if bad or not f:
+        sys.exit("stream.py: FRONTS takes nginx and/or lighttpd, not %r" % ",".join(bad))
+    return f
 
 
 def types_for(P):
@@ -665,6 +782,7 @@ def check():
     stacks, ok = [], True
     try:
         stacks.append(PhasestreamStack(tmp, types))
+        stacks.append(PhasestreamStack(tmp, types, "lighttpd"))
         if os.path.exists(NCHAN_SO):
             stacks.append(NchanStack(tmp))
         for st in stacks:
@@ -673,7 +791,7 @@ def check():
             r = stream_run(st, tmp, 500, 10, 10, 60, ready_timeout=30)
             ok &= check_ok("%s: storm of 500 viewers at once" % st.name, r, 500)
         r = restart_run(stacks[0], tmp, 200, 100, 5, 90)
-        ok &= check_ok("phasestream: 200 viewers across a restart", r, 200)
+        ok &= check_ok("%s: 200 viewers across a restart" % stacks[0].name, r, 200)
         if ok and r["reconnects"] < 200:
             print("FAIL: the restart reconnected %d viewers, not 200" % r["reconnects"])
             ok = False
