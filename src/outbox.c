@@ -36,7 +36,7 @@ static void outbox_event_free(struct outbox_event *e)
 static void outbox_pop(struct outbox *ob)
 {
     struct outbox_event *e = outbox_at(ob, 0);
-    ob->bytes -= strlen(e->payload);
+    ob->bytes -= e->bytes;
     outbox_event_free(e);
     ob->head = (ob->head + 1) % ob->cap;
     ob->len--;
@@ -78,23 +78,8 @@ void outbox_results_changed(struct outbox *ob, const char *(*json)(void *arg), v
     ob->results_changed = true;
 }
 
-/* The changed results ride on the newest queued event that has room for
- * one more field. */
-static void outbox_attach_results(struct outbox *ob)
-{
-    if (!ob->results_changed)
-        return;
-    for (size_t i = ob->len; i > 0; i--) {
-        struct outbox_event *e = outbox_at(ob, i - 1);
-        if (e->nfields + 2 <= OUTBOX_MAX_FIELDS) {
-            outbox_add_field(e, "results", ob->results_json(ob->results_arg));
-            ob->results_changed = false;
-            return;
-        }
-    }
-}
-
-void outbox_add_field(struct outbox_event *e, const char *name, const char *value)
+static void outbox_add_field(struct outbox *ob, struct outbox_event *e, const char *name,
+                             const char *value)
 {
     if (e->nfields + 2 > OUTBOX_MAX_FIELDS) {
         /* The callers are this server's own code, with at most four
@@ -103,12 +88,50 @@ void outbox_add_field(struct outbox_event *e, const char *name, const char *valu
                   e->type);
         abort();
     }
+    size_t n = strlen(name) + strlen(value);
     e->fields[e->nfields++] = xstrdup(name);
     e->fields[e->nfields++] = xstrdup(value);
+    e->bytes += n;
+    ob->bytes += n;
 }
 
-struct outbox_event *outbox_push(struct outbox *ob, const char *type, char *payload, int droppable,
-                                 ...)
+/* Drops a queued event's unwritten copy of the results, if it has one. */
+static void outbox_drop_results(struct outbox *ob, struct outbox_event *e)
+{
+    for (size_t i = 0; i < e->nfields; i += 2) {
+        if (strcmp(e->fields[i], "results") != 0)
+            continue;
+        size_t n = strlen(e->fields[i]) + strlen(e->fields[i + 1]);
+        free(e->fields[i]);
+        free(e->fields[i + 1]);
+        memmove(&e->fields[i], &e->fields[i + 2], (e->nfields - i - 2) * sizeof(e->fields[0]));
+        e->nfields -= 2;
+        e->bytes -= n;
+        ob->bytes -= n;
+        return;
+    }
+}
+
+/* The changed results ride on the newest queued event that has room for
+ * one more field, and replace any older copy still queued (a write that
+ * failed while Redis was away): the queue holds one copy of them at most. */
+static void outbox_attach_results(struct outbox *ob)
+{
+    if (!ob->results_changed)
+        return;
+    for (size_t i = 0; i < ob->len; i++)
+        outbox_drop_results(ob, outbox_at(ob, i));
+    for (size_t i = ob->len; i > 0; i--) {
+        struct outbox_event *e = outbox_at(ob, i - 1);
+        if (e->nfields + 2 <= OUTBOX_MAX_FIELDS) {
+            outbox_add_field(ob, e, "results", ob->results_json(ob->results_arg));
+            ob->results_changed = false;
+            return;
+        }
+    }
+}
+
+void outbox_push(struct outbox *ob, const char *type, char *payload, ...)
 {
     if (ob->len == ob->cap)
         outbox_grow(ob);
@@ -117,17 +140,16 @@ struct outbox_event *outbox_push(struct outbox *ob, const char *type, char *payl
     e->seq = ++ob->seq;
     e->type = xstrdup(type);
     e->payload = payload;
-    e->droppable = droppable;
+    e->bytes = strlen(payload);
+    ob->bytes += e->bytes;
     va_list ap;
-    va_start(ap, droppable);
+    va_start(ap, payload);
     const char *name;
     while ((name = va_arg(ap, const char *)) != NULL)
-        outbox_add_field(e, name, va_arg(ap, const char *));
+        outbox_add_field(ob, e, name, va_arg(ap, const char *));
     va_end(ap);
     ob->len++;
-    ob->bytes += strlen(payload);
     ob->stored++;
-    return e;
 }
 
 bool outbox_line_room(struct outbox *ob, const char *phase)
@@ -137,7 +159,7 @@ bool outbox_line_room(struct outbox *ob, const char *phase)
             char *msg = xasprintf("Output limit reached: further lines of this session are not "
                                   "stored (max-events %d)",
                                   ob->cfg->max_events);
-            outbox_push(ob, "log", event_log_json(msg, phase, false, "warning"), false, END_FIELDS);
+            outbox_push(ob, "log", event_log_json(msg, phase, false, "warning"), END_FIELDS);
             free(msg);
         }
         metrics_add(METRIC_LINES_DROPPED, 1);
@@ -226,7 +248,7 @@ bool outbox_flush(struct outbox *ob, const char *phase)
                               "runner's buffer was full",
                               ob->dropped);
         ob->dropped = 0;
-        outbox_push(ob, "log", event_log_json(msg, phase, false, "warning"), false, END_FIELDS);
+        outbox_push(ob, "log", event_log_json(msg, phase, false, "warning"), END_FIELDS);
         free(msg);
         return outbox_flush(ob, phase);
     }

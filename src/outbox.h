@@ -12,8 +12,13 @@
  * OUTBOX_BACKOFF_MIN to OUTBOX_BACKOFF_MAX milliseconds. The queue is
  * bounded (OUTBOX_MAX_EVENTS, OUTBOX_MAX_BYTES); past the bound, output
  * lines are counted instead of kept, and one log event says how many were
- * lost. Each queued event carries a sequence number, so an append whose
- * reply was lost with the connection is not stored twice on the retry.
+ * lost. OUTBOX_MAX_BYTES counts everything an event holds: its payload and
+ * its state fields, the results among them; and however long Redis stays
+ * away, the queue holds at most one copy of the results, the newest (an
+ * older copy not yet written is dropped when a newer one is attached: the
+ * state hash only ever needs the last). Each queued event carries a
+ * sequence number, so an append whose reply was lost with the connection
+ * is not stored twice on the retry.
  *
  * The outbox also keeps the session's heartbeat, and so knows how long
  * Redis has been away.
@@ -47,7 +52,7 @@ struct outbox_event {
     char *payload;
     char *fields[OUTBOX_MAX_FIELDS]; /* name, value pairs */
     size_t nfields;
-    bool droppable; /* a plain log line, nothing else depends on it */
+    size_t bytes; /* payload and fields, as counted in outbox.bytes */
 };
 
 struct outbox {
@@ -55,7 +60,8 @@ struct outbox {
     const char *sid;
     const struct config *cfg;
     struct outbox_event *ring; /* through outbox_at() only */
-    size_t head, len, cap, bytes;
+    size_t head, len, cap;
+    size_t bytes; /* the queued events' bytes: see OUTBOX_MAX_BYTES */
     uint64_t seq;
     long stored;  /* events queued over the session's life */
     long dropped; /* lines dropped while the queue was full */
@@ -82,12 +88,9 @@ void outbox_init(struct outbox *ob, struct store *st, const char *sid, const str
 /* Frees what is still queued. */
 void outbox_free(struct outbox *ob);
 
-/* Queues an event (payload is taken); droppable is a bool, as an int
- * because it is the last argument before the variadic ones. Field pairs follow as name, value,
- * ..., END_FIELDS. Returns the queued event. */
-struct outbox_event *outbox_push(struct outbox *ob, const char *type, char *payload, int droppable,
-                                 ...);
-void outbox_add_field(struct outbox_event *e, const char *name, const char *value);
+/* Queues an event (payload is taken). State field pairs follow as name,
+ * value, ..., END_FIELDS. */
+void outbox_push(struct outbox *ob, const char *type, char *payload, ...);
 
 /* The session's results object changed; json(arg) gives it. It goes to
  * the state hash with the next write, once per write however often it

@@ -94,15 +94,15 @@ static void emit_status(struct session *s, const char *phase, int progress, cons
 {
     char pr[16];
     snprintf(pr, sizeof(pr), "%d", progress);
-    outbox_push(&s->ob, "status", event_status_json(phase, progress, step, skipped), false, "phase",
-                phase, "currentStep", step, "progress", pr, END_FIELDS);
+    outbox_push(&s->ob, "status", event_status_json(phase, progress, step, skipped), "phase", phase,
+                "currentStep", step, "progress", pr, END_FIELDS);
 }
 
 static void emit_notice(struct session *s, const char *message)
 {
     char *masked = line_mask(&s->rules, message);
     outbox_push(&s->ob, "log", event_log_json(masked, session_phase_name(s), false, "warning"),
-                false, END_FIELDS);
+                END_FIELDS);
     free(masked);
 }
 
@@ -130,8 +130,8 @@ static void emit_error(struct session *s, const char *message, int code, const c
     session_end_escapees(s);
     char *masked = line_mask(&s->rules, message);
     outbox_push(&s->ob, "error",
-                event_error_json(masked, s->phase ? s->phase->name : NULL, code, code_str), false,
-                "error", masked, END_FIELDS);
+                event_error_json(masked, s->phase ? s->phase->name : NULL, code, code_str), "error",
+                masked, END_FIELDS);
     free(masked);
     metrics_add(METRIC_FAILED, 1);
 }
@@ -154,7 +154,7 @@ static void emit_complete(struct session *s)
             .start_time = s->claim.start_time,
             .last_update = now,
     };
-    outbox_push(&s->ob, "complete", event_state_json(&ws, NULL, 0), false, END_FIELDS);
+    outbox_push(&s->ob, "complete", event_state_json(&ws, NULL, 0), END_FIELDS);
     metrics_add(METRIC_COMPLETED, 1);
 }
 
@@ -229,7 +229,7 @@ static void session_derived(struct session *s, const struct derived *d, size_t i
         return;
     }
     if (room)
-        outbox_push(&s->ob, d->types[i], d->payloads[i], false, END_FIELDS);
+        outbox_push(&s->ob, d->types[i], d->payloads[i], END_FIELDS);
     else
         free(d->payloads[i]);
     free(d->types[i]);
@@ -249,8 +249,7 @@ static void session_on_line(void *arg, const char *line, size_t len, bool is_std
         outbox_results_changed(&s->ob, session_results_json, s->x);
     session_report_drops(s);
     if (outbox_line_room(&s->ob, ph->name))
-        outbox_push(&s->ob, "log", event_log_json(line, ph->name, is_stderr, NULL), true,
-                    END_FIELDS);
+        outbox_push(&s->ob, "log", event_log_json(line, ph->name, is_stderr, NULL), END_FIELDS);
     for (size_t i = 0; i < d.n; i++)
         session_derived(s, &d, i);
 }
