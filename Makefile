@@ -14,7 +14,7 @@
 
 VERSION   := 0.1.0
 CC        ?= cc
-PKGS      := fcgi hiredis json-c libpcre2-8
+PKGS      := fcgi hiredis json-c libpcre2-8 liburing
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 CPPFLAGS  += -D_GNU_SOURCE -DPHASESTREAM_VERSION='"$(VERSION)"'
 CFLAGS    ?= -O2 -g

@@ -96,6 +96,9 @@ static const struct opt config_opts[] = {
          "keep a session's WORKDIR after it ends (default no)"},
         {"viewer-buffer", "PHASESTREAM_VIEWER_BUFFER", OPT_INT, OFF(viewer_buffer), 4096, 67108864,
          "BYTES", "output a viewer may have pending before reads pause (default 262144)"},
+        {"io-uring", "PHASESTREAM_IO_URING", OPT_BOOL, OFF(io_uring), 0, 1, "yes|no",
+         "send a fan-out's writes through io_uring, many per system call, where the kernel "
+         "allows it (default yes)"},
         {"viewer-stall", "PHASESTREAM_VIEWER_STALL", OPT_INT, OFF(viewer_stall), 1, 3600, "S",
          "seconds a viewer may read nothing before it is dropped (default 30)"},
         {"log-level", "PHASESTREAM_LOG_LEVEL", OPT_LEVEL, OFF(log_level), 0, 0,
@@ -167,6 +170,7 @@ static void config_defaults(struct config *c)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     c->runners = cores > 0 ? (int)cores : 1;
     c->http = 1;
+    c->io_uring = 1;
     c->threads = 8;
     c->request_timeout = 30;
     c->session_ttl = 3600;

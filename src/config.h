@@ -54,6 +54,7 @@ struct config {
     char *log_file;    /* the server log, or NULL for standard error */
     int viewer_buffer; /* bytes a viewer may have pending */
     int viewer_stall;  /* seconds a viewer may not read before it is dropped */
+    int io_uring;      /* the fan-out's sends through io_uring where possible */
     bool check;        /* --check: validate and exit */
 };
 

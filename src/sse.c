@@ -30,6 +30,7 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "sendq.h"
 #include "store_async.h"
 
 #include <errno.h>
@@ -112,6 +113,14 @@ struct sse {
     uint64_t park_timer;
     struct buf pump;             /* the events of the pump in progress */
     const struct viewer *pumped; /* whose they are; NULL when empty */
+    struct sendq *sendq;
+    /* One slice of a feed's fan-out: the viewers whose bytes go in one
+     * sendq_send, what each sends, whether it stopped at its bound, and
+     * what each send did. */
+    struct viewer *fan[SENDQ_DEPTH];
+    struct sendq_item fan_items[SENDQ_DEPTH];
+    bool fan_full[SENDQ_DEPTH];
+    ssize_t fan_res[SENDQ_DEPTH];
     uint64_t tick_timer, resync_timer;
     int64_t last_resync;
 };
@@ -217,24 +226,23 @@ static void viewer_want_write(struct viewer *v, bool on)
     loop_mod(v->feed->sse->loop, v->fd, EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0));
 }
 
-/* Writes what the socket takes. Returns false when the viewer is gone. */
-static bool viewer_flush(struct viewer *v)
+/* Applies what one send of the viewer's buffer did (sendq_send's result:
+ * the bytes that went, or -errno). Returns false when the viewer is gone. */
+static bool viewer_sent(struct viewer *v, ssize_t n)
 {
-    bool moved = false;
-    enum sent r = send_buf(v->fd, &v->out, &moved);
-    if (moved) {
+    if (n > 0) {
+        buf_consume(&v->out, (size_t)n);
         v->last_write = loop_now();
         v->blocked_since = 0;
+    } else if (n < 0 && n != -EAGAIN && n != -EWOULDBLOCK) {
+        viewer_close(v); /* the web server went away */
+        return false;
     }
-    if (r == SENT_BLOCKED) {
+    if (buf_used(&v->out) > 0) { /* the socket is full: wait until it drains */
         if (!v->blocked_since)
             v->blocked_since = loop_now();
         viewer_want_write(v, true);
         return true;
-    }
-    if (r == SENT_GONE) {
-        viewer_close(v); /* the web server went away */
-        return false;
     }
     v->blocked_since = 0;
     viewer_want_write(v, false);
@@ -244,6 +252,17 @@ static bool viewer_flush(struct viewer *v)
         return false;
     }
     return true;
+}
+
+/* Writes what the socket takes. Returns false when the viewer is gone. */
+static bool viewer_flush(struct viewer *v)
+{
+    ssize_t n = 0;
+    if (buf_used(&v->out) > 0) {
+        struct sendq_item it = {v->fd, buf_head(&v->out), buf_used(&v->out)};
+        sendq_send(v->feed->sse->sendq, &it, 1, &n);
+    }
+    return viewer_sent(v, n);
 }
 
 /* Bytes the viewer has pending: framed, and gathered in this pump. */
@@ -511,14 +530,45 @@ static void feed_release(struct feed *f)
     feed_maybe_free(f);
 }
 
+/* Sends a slice of the fan-out in one sendq_send and applies each result
+ * as viewer_flush would; a viewer that stopped at its bound and whose
+ * socket took everything is pumped once more, alone. */
+static void feed_send_slice(struct sse *s, size_t n)
+{
+    sendq_send(s->sendq, s->fan_items, n, s->fan_res);
+    for (size_t i = 0; i < n; i++) {
+        struct viewer *v = s->fan[i];
+        if (viewer_sent(v, s->fan_res[i]) && s->fan_full[i] && buf_used(&v->out) == 0)
+            viewer_pump(v);
+    }
+}
+
+/* Every viewer of the feed gets what it can have now, as viewer_pump gives
+ * it, but the writes go in slices of SENDQ_DEPTH viewers, one system call
+ * each (see sendq.h). Gathering never closes a viewer; applying a slice's
+ * results may close its own viewers only, so the walk resumes from the
+ * viewer after the slice, which is still linked. A viewer waiting for its
+ * socket to drain is left to EPOLLOUT. */
 static void feed_pump(struct feed *f)
 {
-    /* viewer_pump may close a viewer (unlinking it): walk with care. */
+    struct sse *s = f->sse;
     struct viewer *v = f->viewers;
     while (v) {
-        struct viewer *next = v->next;
-        viewer_pump(v);
-        v = next;
+        size_t n = 0;
+        for (; v && n < SENDQ_DEPTH; v = v->next) {
+            bool full = viewer_gather(v);
+            if (v->closed)
+                continue;
+            viewer_frame(v);
+            if (buf_used(&v->out) == 0 || v->want_write)
+                continue;
+            s->fan[n] = v;
+            s->fan_full[n] = full;
+            s->fan_items[n] = (struct sendq_item){v->fd, buf_head(&v->out), buf_used(&v->out)};
+            n++;
+        }
+        if (n > 0)
+            feed_send_slice(s, n);
     }
 }
 
@@ -919,6 +969,7 @@ struct sse *sse_new(struct loop *l, struct bus *b, const struct config *cfg)
     s->store = store_async_new(b, cfg);
     s->cfg = cfg;
     buf_init(&s->pump);
+    s->sendq = sendq_new(cfg->io_uring != 0);
     s->last_resync = loop_now();
     s->tick_timer = loop_timer(l, SSE_TICK_MS, sse_tick, s);
     return s;
@@ -971,5 +1022,6 @@ void sse_free(struct sse *s)
             feed_free(s->feeds[i]);
     store_async_free(s->store);
     buf_free(&s->pump);
+    sendq_free(s->sendq);
     free(s);
 }
