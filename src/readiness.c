@@ -17,6 +17,7 @@
  * when it is gone), not at every request. */
 #include "readiness.h"
 #include "alloc.h"
+#include "lines.h"
 #include "log.h"
 #include "pipeline.h"
 
@@ -108,9 +109,10 @@ static int parse_count(struct json_object *o, const char *type, const char *key,
     return 0;
 }
 
-/* "doing", cut to READINESS_MAX_DOING bytes at a character boundary (the
- * text is valid UTF-8: the tokenizer checked), control characters made
- * spaces: it ends up in answers and on a page. */
+/* "doing", cleaned as a phase's output line is (lines.h: ill-formed UTF-8
+ * becomes U+FFFD, escape sequences and control characters but tab go) and
+ * cut to READINESS_MAX_DOING bytes at a character boundary: it ends up in
+ * answers, in the refusal's message and on a page. */
 static int parse_doing(struct json_object *o, const char *type, char *out, char *err, size_t errlen)
 {
     struct json_object *v = member(o, "doing");
@@ -119,18 +121,14 @@ static int parse_doing(struct json_object *o, const char *type, char *out, char 
         return 0;
     if (!json_object_is_type(v, json_type_string))
         return perr(err, errlen, "proofTypes.%s.doing must be a string", type);
-    const char *s = json_object_get_string(v);
-    size_t n = (size_t)json_object_get_string_len(v);
-    if (n > READINESS_MAX_DOING) {
-        n = READINESS_MAX_DOING;
-        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-            n--;
-    }
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        out[i] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
-    }
+    static const struct line_rules clean = {.limit = (size_t)-1};
+    size_t n;
+    char *s = line_sanitize(&clean, json_object_get_string(v),
+                            (size_t)json_object_get_string_len(v), LINE_WHOLE, &n);
+    n = line_utf8_prefix(s, n, READINESS_MAX_DOING);
+    memcpy(out, s, n);
     out[n] = '\0';
+    free(s);
     return 0;
 }
 

@@ -39,7 +39,8 @@ struct readiness_entry {
     bool ready;
     enum readiness_state state;
     int step, steps;                     /* 0 when the file gives none */
-    char doing[READINESS_MAX_DOING + 1]; /* what the preparation is doing, or "" */
+    char doing[READINESS_MAX_DOING + 1]; /* what the preparation is doing, or "";
+                                             UTF-8 without control characters but tab */
 };
 
 /* Parses text[0..len) into out[i] for each of the n proof types in types

@@ -62,12 +62,20 @@ static void test_doing_is_cut_and_cleaned(void **state)
     char text[1024] = "{\"proofTypes\": {\"groth16\": {\"ready\": false, \"doing\": \"";
     for (int i = 0; i < 150; i++)
         strcat(text, "\xc3\xa9"); /* 300 bytes */
-    strcat(text, "\"}, \"plonk\": {\"ready\": false, \"doing\": \"a\\u0000b\\nc\"}}}");
+    strcat(text, "\"}, \"plonk\": {\"ready\": false, \"doing\": "
+                 "\"a\\u0000b\\nc\\td\\u001b[1me\xc0\xa3\"}, "
+                 "\"stark\": {\"ready\": false, \"doing\": \"\\ud800x\"}}}");
     assert_int_equal(parse(text, e, err), 0);
     assert_int_equal(strlen(e[0].doing), READINESS_MAX_DOING);
     assert_int_equal((unsigned char)e[0].doing[0], 0xc3);
     assert_int_equal((unsigned char)e[0].doing[READINESS_MAX_DOING - 1], 0xa9);
-    assert_string_equal(e[1].doing, "a b c");
+    /* Controls and escapes go, tab stays, an overlong form is not a
+     * character (json-c lets it through), nor is a lone surrogate. */
+    assert_string_equal(e[1].doing, "abc\td"
+                                    "e\xef\xbf\xbd\xef\xbf\xbd");
+    assert_non_null(strstr(e[2].doing, "x"));
+    for (const char *c = e[2].doing; *c; c++)
+        assert_false((unsigned char)*c == 0xed); /* no surrogate's UTF-8 form */
 }
 
 static void test_malformed_files_leave_every_type_ready(void **state)
