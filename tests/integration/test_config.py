@@ -88,7 +88,9 @@ class CheckTest(unittest.TestCase):
         p = self.pipeline(dict(self.base(), readiness="run/readiness.json"))
         r = run("--check", "--pipeline", p)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("OK: 1 phases", r.stdout)
+        # Resolved against the pipeline's directory, like a command.
+        self.assertIn("OK: 1 phases, proof types groth16, readiness file %s/run/readiness.json"
+                      % os.path.realpath(self.tmp), r.stdout)
 
     def test_a_missing_command_is_only_a_warning(self):
         r = run("--check", "--pipeline", self.pipeline(self.base(command=["./nope"])))
