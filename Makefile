@@ -155,9 +155,12 @@ INST_SED      := -e 's|/usr/local/etc/phasestream|@CONFDIR@|g' -e 's|/etc/phases
                  -e 's|/usr/local/lib/systemd/system|$(UNITDIR)|g'
 # The pipeline names its commands relative to its own directory: the
 # repository root (conf/..) becomes share/phasestream, seen from etc/phasestream,
-# which holds in a DESTDIR as well as in place.
+# which holds in a DESTDIR as well as in place. Its readiness file is the
+# local stack's (make run builds the setup behind the page): an installed
+# server has none, and every proof type is ready.
 INST_REL      := $(shell realpath -m --relative-to=$(PS_CONFDIR) $(PS_SHAREDIR))
-INST_PIPESED  := -e 's|"\.\./|"$(INST_REL)/|g' -e 's|"\.\."|"$(INST_REL)"|g'
+INST_PIPESED  := -e '/^  "readiness": /d' \
+                 -e 's|"\.\./|"$(INST_REL)/|g' -e 's|"\.\."|"$(INST_REL)"|g'
 
 .PHONY: install uninstall install-generate inst-force
 inst-force: ;

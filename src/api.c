@@ -11,6 +11,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "pipeline.h"
+#include "readiness.h"
 #include "request.h"
 #include "sse.h"
 #include "store.h"
@@ -99,12 +100,14 @@ void api_init(struct api *api, const struct config *cfg, const struct pipeline *
     json_object_object_add(o, "phases", phases);
     json_object_object_add(o, "allowGetCreate", json_object_new_boolean(cfg->allow_get_create));
     api->pipeline_json = json_text(o);
+    api->readiness = readiness_new(p);
 }
 
 void api_free(struct api *api)
 {
     free(api->results_template);
     free(api->pipeline_json);
+    readiness_free(api->readiness);
 }
 
 /* 131 random bits from the kernel, base64url without padding: 22
@@ -149,6 +152,18 @@ static void proof_type_error(struct api *api, FCGX_Request *req, const struct re
         http_error(req, 400, NULL, "proofType is required; one of: %s", list);
     else
         http_error(req, 400, NULL, "unknown proofType '%s'; one of: %s", r->proof_type, list);
+}
+
+/* Answers 409 for a proof type that cannot run yet: no session is made for
+ * it, so none waits in the queue for something that may take minutes or
+ * never come. True when it did. */
+static bool not_ready(struct api *api, FCGX_Request *req, const char *type)
+{
+    char why[512];
+    if (readiness_check(api->readiness, type, why, sizeof(why)))
+        return false;
+    http_error(req, 409, NULL, "%s", why);
+    return true;
 }
 
 /* Answers a failed create; true when it did. */
@@ -196,6 +211,8 @@ static void api_create(struct api *api, struct store *st, FCGX_Request *req, str
         proof_type_error(api, req, r);
         return;
     }
+    if (not_ready(api, req, r->proof_type))
+        return;
 
     char sid[STORE_SID_MAX + 1];
     if (new_session_id(sid) < 0) {
@@ -275,6 +292,8 @@ static void api_stream_checked(struct api *api, struct store *st, FCGX_Request *
             proof_type_error(api, req, r);
             return;
         }
+        if (not_ready(api, req, r->proof_type))
+            return;
         enum store_create rc =
                 store_create(st, r->session_id, r->proof_type, api->results_template, QUEUED_STEP);
         if (create_failed(req, st, rc, cfg))
@@ -403,6 +422,17 @@ static void api_metrics(struct store *st, FCGX_Request *req)
     free(text);
 }
 
+/* The pipeline's description with "readiness" as of now: the fixed part
+ * was made once (api_init), the readiness comes from the file's cache. */
+static void api_pipeline(struct api *api, FCGX_Request *req)
+{
+    char *readiness = readiness_json(api->readiness);
+    size_t fixed = strlen(api->pipeline_json) - 1; /* up to its closing brace */
+    reply_json(req, 200, NULL,
+               xasprintf("%.*s,\"readiness\":%s}", (int)fixed, api->pipeline_json, readiness));
+    free(readiness);
+}
+
 /* The request path: REQUEST_URI without its query, else SCRIPT_NAME and
  * PATH_INFO (servers differ in what they pass). */
 static void request_path(FCGX_Request *req, char *out, size_t len)
@@ -457,7 +487,7 @@ static void api_handle(struct api *api, struct store *st, FCGX_Request *req)
         api_metrics(st, req);
         break;
     case ROUTE_PIPELINE:
-        reply_json(req, 200, NULL, xstrdup(api->pipeline_json));
+        api_pipeline(api, req);
         break;
     case ROUTE_NONE:
         http_error(req, 404, NULL, "no such endpoint");

@@ -158,7 +158,8 @@ static int main_check(struct server *s)
     int missing = check_commands(s->p);
     char types[256];
     pipeline_proof_type_list(s->p, types, sizeof(types));
-    printf("%s: OK: %zu phases, proof types %s%s\n", s->p->path, s->p->nphases, types,
+    printf("%s: OK: %zu phases, proof types %s%s%s%s\n", s->p->path, s->p->nphases, types,
+           s->p->readiness ? ", readiness file " : "", s->p->readiness ? s->p->readiness : "",
            missing ? " (see warnings)" : "");
     return 0;
 }

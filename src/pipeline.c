@@ -642,10 +642,32 @@ static struct json_object *parse_json(struct vctx *v, const char *text)
     return root;
 }
 
-/* The top level's keys, proofTypes (distinct) and secrets. */
+/* The readiness file: a path, relative to the pipeline's directory like a
+ * command. It need not exist yet (its writer may start after the server),
+ * but a directory there is a mistake worth stopping for. */
+static int parse_readiness(struct vctx *v, struct pipeline *p, struct json_object *root)
+{
+    char *file = NULL;
+    if (get_string(v, "top level", root, "readiness", false, &file) < 0)
+        return -1;
+    if (!file)
+        return 0;
+    if (!file[0]) {
+        free(file);
+        return verr(v, "readiness", "must name a file");
+    }
+    p->readiness = resolve(p, file);
+    free(file);
+    struct stat st;
+    if (stat(p->readiness, &st) == 0 && S_ISDIR(st.st_mode))
+        return verr(v, "readiness", "\"%s\" is a directory, not a file", p->readiness);
+    return 0;
+}
+
+/* The top level's keys, proofTypes (distinct), secrets and readiness. */
 static int parse_top(struct vctx *v, struct pipeline *p, struct json_object *root)
 {
-    static const char *const keys[] = {"proofTypes", "secrets", "phases", NULL};
+    static const char *const keys[] = {"proofTypes", "secrets", "readiness", "phases", NULL};
     if (!json_object_is_type(root, json_type_object))
         return verr(v, "top level", "must be an object");
     if (only_keys(v, "top level", root, keys) < 0)
@@ -659,8 +681,10 @@ static int parse_top(struct vctx *v, struct pipeline *p, struct json_object *roo
         for (size_t j = 0; j < i; j++)
             if (strcmp(p->proof_types[i], p->proof_types[j]) == 0)
                 return verr(v, "proofTypes", "\"%s\" is listed twice", p->proof_types[i]);
-    return get_string_array(v, "top level", root, "secrets", false, PIPELINE_MAX_SECRETS, secret_ok,
-                            &p->secrets, &p->nsecrets);
+    if (get_string_array(v, "top level", root, "secrets", false, PIPELINE_MAX_SECRETS, secret_ok,
+                         &p->secrets, &p->nsecrets) < 0)
+        return -1;
+    return parse_readiness(v, p, root);
 }
 
 static int parse_phases(struct vctx *v, struct pipeline *p, struct json_object *root)
@@ -770,6 +794,7 @@ void pipeline_free(struct pipeline *p)
     free(p->phases);
     free_list(p->proof_types);
     free_list(p->secrets);
+    free(p->readiness);
     free(p->path);
     free(p->dir);
     free(p);

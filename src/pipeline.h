@@ -81,6 +81,7 @@ struct pipeline {
     size_t nsecrets;
     struct pipeline_phase *phases;
     size_t nphases;
+    char *readiness; /* the readiness file (readiness.h), absolute; NULL: none */
 };
 
 /* Loads and validates. Returns NULL with err filled on any problem. */

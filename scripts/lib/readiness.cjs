@@ -6,10 +6,14 @@
 //     "updated": ISO-8601 }
 //
 // Written only when ZK_READINESS names the file (scripts/run-stack sets it to
-// var/run/local/readiness.json, which nginx serves read-only at
-// /local/readiness.json). Every write goes to a temporary file that is then
-// renamed over the old one, so a reader sees a whole file or the old one.
-// A missing file means "no readiness information": every type is ready.
+// var/run/readiness.json, which conf/workflow.json names as the pipeline's
+// readiness file: phasestream shows it in GET /api/workflow/pipeline and
+// refuses a type that is not ready, docs/api.md). Every write goes to a
+// temporary file that is then renamed over the old one, so a reader sees a
+// whole file or the old one. A missing file means "no readiness
+// information": every type is ready. The generating phase (through of())
+// refuses a type that is not ready as well, for a server whose pipeline
+// names no readiness file.
 
 const fs = require('fs');
 const path = require('path');

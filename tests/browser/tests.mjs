@@ -14,6 +14,7 @@ const BASE = process.env.PS_BASE_URL;
 const NOKEY = process.env.PS_NOKEY_URL; // the same pipeline, without PRIVATE_KEY
 const CONTROL = process.env.PS_CONTROL_URL;
 const LOCAL_DIR = process.env.PS_LOCAL_DIR; // the stack's local/ status files (nginx serves them)
+const READINESS = process.env.PS_READINESS; // the pipeline's readiness file (the server reads it)
 const REAL_TXS = (process.env.PS_REAL_TXS || '').split(',').filter(Boolean); // attested on a real local chain
 const RPC_URL = process.env.PS_RPC_URL; // that chain
 const SHOTS = process.env.PS_SCREENSHOTS;
@@ -941,6 +942,12 @@ function removeLocal(name) {
   fs.rmSync(path.join(LOCAL_DIR, name), { force: true });
 }
 
+// The pipeline's readiness file, written whole as its writers do.
+function writeReadiness(types) {
+  fs.writeFileSync(READINESS + '.tmp', JSON.stringify({ proofTypes: types, updated: new Date().toISOString() }));
+  fs.renameSync(READINESS + '.tmp', READINESS);
+}
+
 async function chainRpc(method, params) {
   const r = await fetch(RPC_URL, { method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
@@ -949,7 +956,7 @@ async function chainRpc(method, params) {
 
 test('readiness', 'a proof type whose setup is still being built shows how far it is and is refused until ready; the others run at once', async (t) => {
   const preparing = { ready: false, state: 'preparing', step: 4, steps: 8, doing: 'circuit poseidon_preimage' };
-  writeLocal('readiness.json', { proofTypes: { slow: preparing, fast: { ready: true, state: 'ready' } } });
+  writeReadiness({ slow: preparing, fast: { ready: true, state: 'ready' } });
   try {
     const page = await t.page();
     await page.goto(BASE + '/');
@@ -964,6 +971,11 @@ test('readiness', 'a proof type whose setup is still being built shows how far i
     assert.match(why, /^slow is waiting for the zero-knowledge setup, built in the background \(step 4 of 8: circuit poseidon_preimage\); it can run when that is done\./);
     assert.match(why, /fast, fail, hang, stall, long can run now\.$/);
     await t.shot(page, 'waiting');
+    // The server refuses it too, for any client, and makes no session.
+    const refused = await api('POST', '/api/workflow', { proofType: 'slow' });
+    assert.equal(refused.status, 409, refused.text);
+    assert.equal(refused.json.error, 'slow is not ready yet: waiting for the setup (preparing, step 4 of 8: ' +
+      'circuit poseidon_preimage); try again when it is ready');
 
     // Another type runs at once, to the end.
     const sid = await runFromPage(t, page, 'fast');
@@ -972,16 +984,16 @@ test('readiness', 'a proof type whose setup is still being built shows how far i
 
     // The setup moves on, then is done: the page follows without a reload.
     await page.goto(BASE + '/');
-    writeLocal('readiness.json', { proofTypes: { slow: { ...preparing, step: 7, doing: 'compiling the Solidity verifiers' } } });
+    writeReadiness({ slow: { ...preparing, step: 7, doing: 'compiling the Solidity verifiers' } });
     await waitFor(async () => (await option('slow')) === 'slow \u2014 preparing, 7 of 8 steps', 5000, 'step 7 in the option');
-    writeLocal('readiness.json', { proofTypes: { slow: { ready: true, state: 'ready' } } });
+    writeReadiness({ slow: { ready: true, state: 'ready' } });
     await waitFor(async () => (await option('slow')) === 'slow', 5000, 'slow ready');
     await page.getByLabel('Proof type', { exact: true }).selectOption('slow');
     await waitFor(async () => !(await run.isDisabled()) && (await page.isHidden('#readiness')), 5000,
       'Run enabled, no reason shown, once the type is ready');
 
     // A setup that failed says so.
-    writeLocal('readiness.json', { proofTypes: { slow: { ready: false, state: 'failed', step: 0, steps: 8, doing: 'solc: out of memory' } } });
+    writeReadiness({ slow: { ready: false, state: 'failed', step: 0, steps: 8, doing: 'solc: out of memory' } });
     await page.goto(BASE + '/');
     await waitFor(async () => (await option('slow')) === 'slow \u2014 setup failed', 5000, 'the failed setup');
     await page.getByLabel('Proof type', { exact: true }).selectOption('slow');
@@ -989,7 +1001,7 @@ test('readiness', 'a proof type whose setup is still being built shows how far i
       /^The zero-knowledge setup of slow failed \(solc: out of memory\)\./.test(await text(page, '#readiness')), 5000,
       'the failure under the form, Run disabled');
   } finally {
-    removeLocal('readiness.json');
+    fs.rmSync(READINESS, { force: true });
   }
 });
 

@@ -31,7 +31,7 @@
 SERVER_FUZZ_CC ?= clang
 FUZZ_TIME ?= 120
 SERVER_FUZZ_CHECK_TIME ?= 15
-SERVER_FUZZ_NAMES := request pipeline config lines extract
+SERVER_FUZZ_NAMES := request pipeline config lines extract readiness
 SERVER_FUZZ_DIR := build/fuzz
 # Any sanitizer report stops the fuzzer.
 SERVER_FUZZ_SAN := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all

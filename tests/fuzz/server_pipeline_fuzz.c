@@ -8,7 +8,8 @@
  * The oracles: a rejection names the file and says why; an accepted
  * pipeline keeps the documented bounds (1 to 32 phases, at least one proof
  * type, a program for every phase, progress ranges within 0-100, absolute
- * working directories, a compiled pattern for every rule) and every proof
+ * working directories, an absolute readiness file when there is one, a
+ * compiled pattern for every rule) and every proof
  * type is found by pipeline_has_proof_type. Its results template is an
  * object, and its rules then run on a few lines, the text itself among
  * them, under the match limit, without a memory error.
@@ -88,6 +89,8 @@ static void check_pipeline(const struct pipeline *p, const char *text)
 {
     if (p->nproof_types == 0 || p->nphases == 0 || p->nphases > 32)
         fuzz_fail("%zu proof types, %zu phases", p->nproof_types, p->nphases);
+    if (p->readiness && p->readiness[0] != '/')
+        fuzz_fail("readiness file %s is not absolute", p->readiness);
     for (size_t i = 0; i < p->nproof_types; i++)
         if (!pipeline_has_proof_type(p, p->proof_types[i]))
             fuzz_fail("proof type %s listed but not found", p->proof_types[i]);

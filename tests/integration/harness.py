@@ -167,6 +167,32 @@ class Redis:
         self.proc = None
 
 
+def pipeline_with(name, directory, **fields):
+    """tests/pipelines/NAME written into directory as NAME, with fields set
+    at its top level (for a readiness file, say): its relative commands and
+    working directories are made absolute, so that they still name the same
+    files from there. Returns the new file's path."""
+    with open(os.path.join(PIPELINES, name)) as f:
+        p = json.load(f)
+    for ph in p["phases"]:
+        cmd = ph["command"]
+        if "/" in cmd[0] and not os.path.isabs(cmd[0]):
+            cmd[0] = os.path.normpath(os.path.join(PIPELINES, cmd[0]))
+        ph["cwd"] = os.path.normpath(os.path.join(PIPELINES, ph.get("cwd", ".")))
+    p.update(fields)
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        json.dump(p, f)
+    return path
+
+
+def write_readiness(path, types):
+    """A readiness file as its writers make it: whole, renamed into place."""
+    with open(path + ".tmp", "w") as f:
+        json.dump({"proofTypes": types, "updated": "2026-01-01T00:00:00.000Z"}, f)
+    os.rename(path + ".tmp", path)
+
+
 # ---------------------------------------------------------- phasestream --
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
@@ -330,9 +356,17 @@ class Stack(Workspace):
     """redis-server + phasestream + nginx, torn down in reverse order."""
 
     def __init__(self, pipeline="basic.json", args=(), env=None, runners=2, redis=None,
-                 appendonly=False):
+                 appendonly=False, readiness=False):
+        """With readiness, the pipeline names a readiness file next to it, in
+        the stack's directory, by a relative path (self.readiness, not
+        written yet)."""
         super().__init__(redis=redis, appendonly=appendonly)
-        self.pipeline = pipeline if os.path.isabs(pipeline) else os.path.join(PIPELINES, pipeline)
+        self.readiness = os.path.join(self.tmp, "readiness.json") if readiness else None
+        if readiness:
+            self.pipeline = pipeline_with(pipeline, self.tmp, readiness="readiness.json")
+        else:
+            self.pipeline = (pipeline if os.path.isabs(pipeline)
+                             else os.path.join(PIPELINES, pipeline))
         self.ps = super().ps(self.pipeline, args=args, env=env, runners=runners)
         self.nginx = super().nginx(self.ps.socket)
         self.r = self.redis.client()

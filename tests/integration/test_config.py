@@ -73,12 +73,24 @@ class CheckTest(unittest.TestCase):
             (self.base(skipMessage="hi"), "only goes with"),
             (self.base(env={"BAD NAME": "x"}), "not a variable name"),
             (self.base(name="complete"), "not queued/complete"),
+            (dict(self.base(), readiness=7), '"readiness" must be a string'),
+            (dict(self.base(), readiness=["r.json"]), '"readiness" must be a string'),
+            (dict(self.base(), readiness=""), "readiness: must name a file"),
+            (dict(self.base(), readiness="."), "is a directory, not a file"),
         ]
         for text, want in cases:
             r = run("--check", "--pipeline", self.pipeline(text))
             self.assertEqual(r.returncode, 1, (text, r.stdout))
             self.assertIn(os.path.join(self.tmp, "p.json"), r.stderr)
             self.assertIn(want, r.stderr, text)
+
+    def test_a_readiness_file_that_does_not_exist_yet_is_fine(self):
+        p = self.pipeline(dict(self.base(), readiness="run/readiness.json"))
+        r = run("--check", "--pipeline", p)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # Resolved against the pipeline's directory, like a command.
+        self.assertIn("OK: 1 phases, proof types groth16, readiness file %s/run/readiness.json"
+                      % os.path.realpath(self.tmp), r.stdout)
 
     def test_a_missing_command_is_only_a_warning(self):
         r = run("--check", "--pipeline", self.pipeline(self.base(command=["./nope"])))

@@ -1,6 +1,7 @@
 /*
  * actions.js: what the page asks of the server on its own or at a person's
- * request: the pipeline (retried until it comes, the notice saying why),
+ * request: the pipeline (retried until it comes, the notice saying why;
+ * its readiness goes to readiness.js),
  * starting a run (POST), cancelling it (DELETE) and downloading its log.
  * Each says what went wrong under the form, in the server's own words too.
  */
@@ -13,7 +14,7 @@ import { formMessage } from './controls.js';
 import { setNotice } from './notice.js';
 import { detach, show } from './session.js';
 import { logJob } from './jobs.js';
-import { notReadyReason } from './local.js';
+import { notReadyReason, refreshReadiness, setReadiness } from './readiness.js';
 
 export async function loadPipeline() {
   let delay = 1000;
@@ -25,6 +26,7 @@ export async function loadPipeline() {
       if (!Array.isArray(p.proofTypes) || !Array.isArray(p.phases)) throw new Error('malformed pipeline');
       app.pipeline = p;
       app.pipelineLoaded = true;
+      setReadiness(p);
       return;
     } catch (e) {
       setNotice('error', 'Cannot reach the server',
@@ -62,7 +64,11 @@ export async function startRun(proofType) {
   app.posting = false;
   if (r.status === 201) return started(r, proofType);
   const why = await errorText(r);
-  if (r.status === 429) formMessage('The queue is full: too many runs are waiting. Try again in a minute.', why);
+  if (r.status === 409) {
+    // The type is not ready (the page's readiness was behind the server's).
+    formMessage('This proof type cannot run yet.', why);
+    refreshReadiness();
+  } else if (r.status === 429) formMessage('The queue is full: too many runs are waiting. Try again in a minute.', why);
   else if (r.status === 503) formMessage('The server cannot reach its database (Redis), so no run can start now. Try again shortly.', why);
   else formMessage('The run could not start (HTTP ' + r.status + ').', why);
   scheduleRender();

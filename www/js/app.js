@@ -14,7 +14,8 @@
  *   jobs.js           the page's side of the loader
  *   loader.js         the big reads, off the page's thread
  *   loader.worker.js  the loader's module worker
- *   local.js          the local stack's readiness and explorer
+ *   readiness.js      which proof types can run now (the pipeline's readiness)
+ *   local.js          the local stack's explorer
  *   actions.js        the pipeline; starting, cancelling, downloading a run
  *   api.js            the API's addresses; small reads of the state
  *   problem.js        what an error answer says (page and loader)

@@ -12,5 +12,5 @@ export const RETRY_MAX_MS = 10000;   // longest wait between two attempts to rea
 export const LIVE_GAP_MS = 150;      // an event after this much quiet is live, not replayed
 export const LINES_EVERY_MS = 100;   // terminal updates at most this often
 export const HISTORY_WAIT_MS = 600;  // the first draw of a session waits this long for its events
-export const READINESS_POLL_MS = 2000; // the local setup's readiness, re-read while a type is not ready
+export const READINESS_POLL_MS = 2000; // the pipeline's readiness, re-read while a type is not ready
 export const SESSION_RE = /^[A-Za-z0-9_-]{8,64}$/;

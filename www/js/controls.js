@@ -8,7 +8,7 @@ import { app, active } from './state.js';
 import { stateUrl } from './api.js';
 import { duration, el, safeStorage, setText, ui } from './dom.js';
 import { serverNow } from './events.js';
-import { notReady, notReadyReason, typeLabel } from './local.js';
+import { notReady, notReadyReason, typeLabel } from './readiness.js';
 
 export function renderControls(s) {
   const busy = active(s);

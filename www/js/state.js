@@ -16,7 +16,7 @@ export const app = {
   pipeline: { proofTypes: [], phases: [] },
   pipelineLoaded: false,
   posting: false, // the POST that starts a run is out
-  readiness: {}, // proof type -> readiness entry (local.js)
+  readiness: {}, // proof type -> readiness entry (readiness.js)
   localExplorer: '', // the local chain's explorer template (local.js)
 };
 
