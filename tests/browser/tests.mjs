@@ -1021,7 +1021,7 @@ test('local-explorer', 'on the local chain a transaction links to the local expl
     assert.equal(await text(view, '#tx-block'), Number(receipt.blockNumber) + ' (' + receipt.blockHash + ')');
     assert.equal((await text(view, '#tx-gas')).split(' ')[0], Number(receipt.gasUsed).toLocaleString('en-US'));
     assert.equal((await text(view, '#tx-from')).toLowerCase(), tx.from.toLowerCase());
-    assert.match(await text(view, '#tx-call'), /^Attestor\.attestVerified\(verifier: 0x[0-9a-fA-F]{40}, verifyCall: \d+ bytes, label: browser-explorer\/hash_chain_\w+_stark_proof\.ub\)$/);
+    assert.match(await text(view, '#tx-call'), /^Attestor\.attestVerified\(verifier: StarkVerifier \(0x[0-9a-fA-F]{40}\), verifyCall: \d+ bytes, label: browser-explorer\/hash_chain_\w+_stark_proof\.ub\)$/);
     const shown = await view.$$eval('#attestations .attestation', (ns) => ns.map((n) => n.querySelector('dd').textContent));
     // The Attested event's first indexed topic is the proof hash.
     assert.deepEqual(shown, [receipt.logs[0].topics[1]]);

@@ -39,7 +39,8 @@ function show(v) {
   set('tx-from', v.from);
   set('tx-to', named(v.to, v.toName));
   set('tx-gas', v.gasUsed == null ? '' : v.gasUsed.toLocaleString('en-US') + (v.gasLimit ? ' of ' + v.gasLimit.toLocaleString('en-US') + ' limit' : ''));
-  set('tx-call', v.call ? v.call.contract + '.' + v.call.function + '(' + Object.entries(v.call.args).map(([k, x]) => k + ': ' + x).join(', ') + ')' : 'not a call to the Attestor');
+  const arg = ([k, x]) => k + ': ' + (k === 'verifier' ? named(x, v.call.verifierName) : x);
+  set('tx-call', v.call ? v.call.contract + '.' + v.call.function + '(' + Object.entries(v.call.args).map(arg).join(', ') + ')' : 'not a call to the Attestor');
   $('tx-facts').hidden = false;
   $('tx-msg').hidden = true;
   const list = $('attestations');
