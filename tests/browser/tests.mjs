@@ -17,6 +17,7 @@ const LOCAL_DIR = process.env.PS_LOCAL_DIR; // the stack's local/ status files (
 const READINESS = process.env.PS_READINESS; // the pipeline's readiness file (the server reads it)
 const REAL_TXS = (process.env.PS_REAL_TXS || '').split(',').filter(Boolean); // attested on a real local chain
 const RPC_URL = process.env.PS_RPC_URL; // that chain
+const DEPLOYMENT_FILE = process.env.PS_DEPLOYMENT_FILE; // its contracts (scripts/chain)
 const SHOTS = process.env.PS_SCREENSHOTS;
 const CHROMIUM = process.env.PS_CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
@@ -1005,7 +1006,7 @@ test('readiness', 'a proof type whose setup is still being built shows how far i
   }
 });
 
-test('local-explorer', 'on the local chain a transaction links to the local explorer, which shows its block, status, gas, sender and the proof hash it recorded, read-only', async (t) => {
+test('local-explorer', 'on the local chain a transaction links to the local explorer, which shows its block, status, gas, sender, the proof hash it recorded and the verifier that accepted it, read-only', async (t) => {
   assert.ok(REAL_TXS.length > 0 && RPC_URL, 'the runner attested a proof on a local chain');
   writeLocal('stack.json', { explorerTxUrl: 'explorer.html?tx={txHash}' });
   try {
@@ -1032,10 +1033,21 @@ test('local-explorer', 'on the local chain a transaction links to the local expl
     assert.equal(await text(view, '#tx-block'), Number(receipt.blockNumber) + ' (' + receipt.blockHash + ')');
     assert.equal((await text(view, '#tx-gas')).split(' ')[0], Number(receipt.gasUsed).toLocaleString('en-US'));
     assert.equal((await text(view, '#tx-from')).toLowerCase(), tx.from.toLowerCase());
-    assert.match(await text(view, '#tx-call'), /^Attestor\.attestVerified\(verifier: 0x[0-9a-fA-F]{40}, verifyCall: \d+ bytes, label: browser-explorer\/hash_chain_\w+_stark_proof\.ub\)$/);
+    assert.match(await text(view, '#tx-call'), /^Attestor\.attestVerified\(verifier: StarkVerifier \(0x[0-9a-fA-F]{40}\), verifyCall: \d+ bytes, label: browser-explorer\/hash_chain_\w+_stark_proof\.ub\)$/);
     const shown = await view.$$eval('#attestations .attestation', (ns) => ns.map((n) => n.querySelector('dd').textContent));
     // The Attested event's first indexed topic is the proof hash.
     assert.deepEqual(shown, [receipt.logs[0].topics[1]]);
+    // The verifier that accepted it: VerifiedBy's second indexed topic,
+    // named as the deployment names it.
+    const deployment = JSON.parse(fs.readFileSync(DEPLOYMENT_FILE, 'utf8'));
+    const verifiedBy = '0x' + receipt.logs[1].topics[2].slice(26);
+    assert.equal(verifiedBy.toLowerCase(), deployment.starkVerifier.toLowerCase(), 'the StarkVerifier accepted the proof');
+    const verifierShown = await text(view, '#attestations .attestation .verifier dd');
+    const m = /^StarkVerifier \((0x[0-9a-fA-F]{40})\)$/.exec(verifierShown);
+    assert.ok(m, 'verifier shown: ' + verifierShown);
+    assert.equal(m[1].toLowerCase(), verifiedBy.toLowerCase());
+    assert.equal(await text(view, '#tx-to'), 'Attestor (' + deployment.attestor + ')');
+    assert.equal(receipt.to.toLowerCase(), deployment.attestor.toLowerCase());
     await t.shot(view, 'tx');
 
     // An unknown transaction says so.

@@ -159,6 +159,8 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 }
 
 const work = {};
+// The attestation transactions of each type, for the explorer's test.
+const attestedTxs = {};
 
 test('zk-setup is cached: a second run finds the setup up to date', async () => {
   const r = await run('zk-setup', [], baseEnv(), 60);
@@ -355,6 +357,7 @@ test('attest records every proof in transactions the chain confirms with status 
     verifiedBy.push(verifierOfReceipt(receipt));
   }
   assert.deepEqual(verifiedBy.sort(), verifiers, 'each proof was accepted by its own groth16 verifier');
+  attestedTxs.groth16 = mined;
 });
 
 test('attest of the same WORKDIR again reports every proof already attested and sends nothing', async () => {
@@ -530,6 +533,7 @@ test('attest records each stark proof only through the StarkVerifier, under kecc
     assert.equal(verifierOfReceipt(receipt), deployment.starkVerifier.toLowerCase(), 'accepted by the StarkVerifier');
     attested.push(receipt.logs[0].topics[1]); // Attested(bytes32 indexed proofHash, ...)
   }
+  attestedTxs.stark = mined;
   const expected = STARK_NAMES.map((n) => {
     const files = { proof: starkProof(work.stark, n), statement: starkStatement(work.stark, n) };
     const call = starkVerifyCall(fs.readFileSync(files.proof), files.statement, deployment);
@@ -563,6 +567,115 @@ test('the Attestor refuses a proof its verifier rejects and a repeated attestati
     assert.equal((await attestor.verifierOf(await attestor.proofHashOf(good.address, good.data))).toLowerCase(), deployment.starkVerifier.toLowerCase());
   } finally {
     provider.destroy();
+  }
+});
+
+// ---- the local explorer (scripts/explorer) ----
+
+// Starts the explorer on a free port with env; resolves to { get(hash),
+// stop() }. get answers the parsed JSON of GET /tx/<hash>.
+function startExplorer(env) {
+  const { spawn } = require('node:child_process');
+  const child = spawn(path.join(SCRIPTS, 'explorer'), [chainEnv.RPC_URL, '0'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.once('exit', (code) => reject(new Error(`explorer exited (${code}): ${out}`)));
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (\d+)/.exec(out);
+      if (!m) return;
+      child.stdout.removeAllListeners('data');
+      child.removeAllListeners('exit');
+      resolve({
+        async get(hash) {
+          const r = await fetch(`http://127.0.0.1:${m[1]}/tx/${hash}`);
+          assert.equal(r.status, 200, `GET /tx/${hash}`);
+          return r.json();
+        },
+        stop: () => new Promise((done) => {
+          child.once('exit', done);
+          child.kill('SIGTERM');
+        }),
+      });
+    });
+  });
+}
+
+test('the explorer names the verifier that accepted each attested proof from the deployment file, and shows an address it does not list as the address alone', async () => {
+  const { ethers } = require(path.join(SCRIPTS, 'node_modules', 'ethers'));
+  const { starkVerifyCall } = require(path.join(SCRIPTS, 'lib', 'stark.cjs'));
+  const { connect, walletFromKey, artifact } = require(path.join(SCRIPTS, 'lib', 'eth.cjs'));
+  assert.equal(attestedTxs.groth16?.length, 3, 'the groth16 attestations (above)');
+  assert.equal(attestedTxs.stark?.length, 3, 'the stark attestations (above)');
+  const deployment = JSON.parse(fs.readFileSync(chainEnv.DEPLOYMENT_FILE, 'utf8'));
+
+  // A StarkVerifier the deployment does not list accepts a proof too: its
+  // attestation is real, but the explorer has no name for it.
+  const { provider } = await connect(chainEnv.RPC_URL);
+  let otherVerifier;
+  let otherTx;
+  try {
+    const wallet = walletFromKey(chainEnv.PRIVATE_KEY, provider);
+    const { abi, bytecode } = artifact('StarkVerifier');
+    const contract = await new ethers.ContractFactory(abi, bytecode, wallet).deploy();
+    await contract.waitForDeployment();
+    otherVerifier = await contract.getAddress();
+    const p = await proveStark(newWorkdir('explorer-other-verifier'), 'other', 64, 1);
+    const call = starkVerifyCall(p.bytes, p.statement, { starkVerifier: otherVerifier });
+    const attestor = new ethers.Contract(chainEnv.ATTESTOR_ADDRESS, artifact('Attestor').abi, wallet);
+    const receipt = await (await attestor.attestVerified(call.address, call.data, 'explorer/other-verifier')).wait();
+    assert.equal(receipt.status, 1);
+    otherTx = receipt.hash;
+  } finally {
+    provider.destroy();
+  }
+
+  const explorer = await startExplorer({ ...baseEnv(), DEPLOYMENT_FILE: chainEnv.DEPLOYMENT_FILE });
+  try {
+    const seen = async (hash) => {
+      const v = await explorer.get(hash);
+      assert.equal(v.status, 'success');
+      assert.equal(v.to, deployment.attestor);
+      assert.equal(v.toName, 'Attestor');
+      assert.equal(v.call.function, 'attestVerified');
+      assert.equal(v.attestations.length, 1, JSON.stringify(v));
+      const a = v.attestations[0];
+      // The event names the verifier attestVerified was asked to call.
+      assert.equal(a.verifier, ethers.getAddress(v.call.args.verifier));
+      assert.equal(v.call.verifierName, a.verifierName);
+      return a;
+    };
+    const groth16 = [];
+    for (const hash of attestedTxs.groth16) {
+      const a = await seen(hash);
+      const circuit = CIRCUITS.find((c) => deployment.verifiers[c].groth16 === a.verifier);
+      assert.ok(circuit, `${a.verifier} is a groth16 verifier of the deployment`);
+      assert.equal(a.verifierName, `Groth16 verifier of circuit ${circuit}`);
+      groth16.push(circuit);
+    }
+    assert.deepEqual(groth16.sort(), [...CIRCUITS].sort(), 'one attestation per circuit, each named for its verifier');
+    for (const hash of attestedTxs.stark) {
+      const a = await seen(hash);
+      assert.equal(a.verifier, deployment.starkVerifier);
+      assert.equal(a.verifierName, 'StarkVerifier');
+    }
+    const other = await seen(otherTx);
+    assert.equal(other.verifier, otherVerifier);
+    assert.equal(other.verifierName, null, 'not in the deployment: the address alone');
+    assert.equal(other.label, 'explorer/other-verifier');
+  } finally {
+    await explorer.stop();
+  }
+
+  // Without the deployment file every address stands alone.
+  const bare = await startExplorer(baseEnv());
+  try {
+    const v = await bare.get(attestedTxs.stark[0]);
+    assert.equal(v.toName, null);
+    assert.equal(v.attestations[0].verifier, deployment.starkVerifier);
+    assert.equal(v.attestations[0].verifierName, null);
+  } finally {
+    await bare.stop();
   }
 });
 

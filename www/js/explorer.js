@@ -4,7 +4,9 @@
  * stack's read-only explorer (scripts/explorer: the transaction, its
  * receipt and block, the Attestor call and events decoded with the
  * Attestor's ABI), and shows the block, status, gas used, sender, the call
- * and each proof hash the transaction recorded.
+ * and each proof hash the transaction recorded, with the verifier contract
+ * that accepted it. Contracts are named as the local deployment names them
+ * ("StarkVerifier (0x...)"); an address it does not list stands alone.
  */
 const $ = (id) => document.getElementById(id);
 const TX_RE = /^0x[0-9a-fA-F]{64}$/;
@@ -24,6 +26,10 @@ function item(label, value, mono) {
   return div;
 }
 
+function named(address, name) {
+  return address && name ? name + ' (' + address + ')' : address;
+}
+
 function show(v) {
   set('tx-hash', v.hash);
   set('tx-status', v.status);
@@ -31,9 +37,10 @@ function show(v) {
   set('tx-block', v.blockNumber == null ? 'pending' : v.blockNumber + (v.blockHash ? ' (' + v.blockHash + ')' : ''));
   set('tx-time', v.timestamp ? new Date(v.timestamp).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' }) : '');
   set('tx-from', v.from);
-  set('tx-to', v.to);
+  set('tx-to', named(v.to, v.toName));
   set('tx-gas', v.gasUsed == null ? '' : v.gasUsed.toLocaleString('en-US') + (v.gasLimit ? ' of ' + v.gasLimit.toLocaleString('en-US') + ' limit' : ''));
-  set('tx-call', v.call ? v.call.contract + '.' + v.call.function + '(' + Object.entries(v.call.args).map(([k, x]) => k + ': ' + x).join(', ') + ')' : 'not a call to the Attestor');
+  const arg = ([k, x]) => k + ': ' + (k === 'verifier' ? named(x, v.call.verifierName) : x);
+  set('tx-call', v.call ? v.call.contract + '.' + v.call.function + '(' + Object.entries(v.call.args).map(arg).join(', ') + ')' : 'not a call to the Attestor');
   $('tx-facts').hidden = false;
   $('tx-msg').hidden = true;
   const list = $('attestations');
@@ -43,8 +50,10 @@ function show(v) {
     li.className = 'attestation';
     const dl = document.createElement('dl');
     dl.className = 'tx-facts';
+    const verifier = item('Verified by', named(a.verifier, a.verifierName), true);
+    verifier.className = 'verifier';
     dl.append(item('Proof hash', a.proofHash, true), item('Attester', a.attester, true),
-      item('Verifier', a.verifier, true), item('Label', a.label));
+      verifier, item('Label', a.label));
     li.appendChild(dl);
     list.appendChild(li);
   }
