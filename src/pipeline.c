@@ -8,6 +8,7 @@
 #include "pipeline.h"
 #include "alloc.h"
 #include "ident.h"
+#include "json_strict.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -617,28 +618,10 @@ static int check_results(struct vctx *v, struct pipeline *p)
 /* Strict JSON, the whole text. Returns the root, or NULL with the error. */
 static struct json_object *parse_json(struct vctx *v, const char *text)
 {
-    struct json_tokener *tok = json_tokener_new();
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    size_t len = strlen(text);
-    struct json_object *root = json_tokener_parse_ex(tok, text, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t end = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    if (!root || jerr != json_tokener_success) {
-        verr(v, "JSON", "%s near byte %zu",
-             json_tokener_error_desc(jerr == json_tokener_continue ? json_tokener_error_parse_eof
-                                                                   : jerr),
-             end);
-        json_object_put(root);
-        return NULL;
-    }
-    while (end < len && isspace((unsigned char)text[end]))
-        end++;
-    if (end != len) {
-        verr(v, "JSON", "trailing data at byte %zu", end);
-        json_object_put(root);
-        return NULL;
-    }
+    char why[256];
+    struct json_object *root = json_strict_parse(text, strlen(text), 0, 0, why, sizeof(why));
+    if (!root)
+        verr(v, "JSON", "%s", why);
     return root;
 }
 

@@ -17,6 +17,7 @@
  * when it is gone), not at every request. */
 #include "readiness.h"
 #include "alloc.h"
+#include "json_strict.h"
 #include "lines.h"
 #include "log.h"
 #include "pipeline.h"
@@ -198,23 +199,11 @@ int readiness_parse(const char *text, size_t len, char *const *types, size_t n,
         return perr(err, errlen, "larger than %d KiB", READINESS_MAX_FILE / 1024);
     if (memchr(text, '\0', len))
         return perr(err, errlen, "holds a NUL byte");
-    struct json_tokener *tok = json_tokener_new_ex(READINESS_DEPTH);
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    struct json_object *root = json_tokener_parse_ex(tok, text, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t end = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    int rc;
-    if (!root || jerr != json_tokener_success) {
-        if (jerr == json_tokener_continue)
-            jerr = json_tokener_error_parse_eof;
-        rc = perr(err, errlen, "not JSON: %s near byte %zu", json_tokener_error_desc(jerr), end);
-    } else {
-        while (end < len && strchr(" \t\r\n", text[end]))
-            end++;
-        rc = end != len ? perr(err, errlen, "not JSON: trailing data at byte %zu", end)
-                        : parse_root(root, types, n, out, err, errlen);
-    }
+    char why[256];
+    struct json_object *root = json_strict_parse(text, len, READINESS_DEPTH,
+                                                 JSON_TOKENER_VALIDATE_UTF8, why, sizeof(why));
+    int rc = root ? parse_root(root, types, n, out, err, errlen)
+                  : perr(err, errlen, "not JSON: %s", why);
     json_object_put(root);
     if (rc < 0)
         all_ready(out, n);
