@@ -154,27 +154,20 @@ static char *format_event(const struct store_entry *e, size_t *len, bool *termin
 
 /* ---- sending ---- */
 
-enum sent { SENT_ALL, SENT_BLOCKED, SENT_GONE };
-
-/* Writes what the socket takes of out; *moved tells whether any of it
- * went. SENT_BLOCKED: the socket is full; SENT_GONE: the web server went
- * away. */
-static enum sent send_buf(int fd, struct buf *out, bool *moved)
+/* Writes what the socket takes of out, through the loop's sendq like every
+ * write of this file. Returns false when the web server went away; true
+ * otherwise, with bytes left in out when the socket is full. */
+static bool send_buf(struct sendq *q, int fd, struct buf *out)
 {
     while (buf_used(out) > 0) {
-        ssize_t n = send(fd, buf_head(out), buf_used(out), MSG_NOSIGNAL);
-        if (n > 0) {
-            buf_consume(out, (size_t)n);
-            *moved = true;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return SENT_BLOCKED;
-        return SENT_GONE;
+        struct sendq_item it = {fd, buf_head(out), buf_used(out)};
+        ssize_t n;
+        sendq_send(q, &it, 1, &n);
+        if (n <= 0)
+            return n == 0 || n == -EAGAIN || n == -EWOULDBLOCK;
+        buf_consume(out, (size_t)n);
     }
-    return SENT_ALL;
+    return true;
 }
 
 /* ---- viewers ---- */
@@ -742,8 +735,7 @@ static void reply_io(struct loop *l, int fd, uint32_t events, void *arg)
 
 static void reply_write(struct reply *r)
 {
-    bool moved = false;
-    if (send_buf(r->fd, &r->out, &moved) == SENT_BLOCKED) {
+    if (send_buf(r->sse->sendq, r->fd, &r->out) && buf_used(&r->out) > 0) {
         if (!r->polled && loop_add(r->sse->loop, r->fd, EPOLLOUT, reply_io, r) == 0)
             r->polled = true;
         if (r->polled)
