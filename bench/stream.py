@@ -177,6 +177,17 @@ http {
 """
 
 
+def start_web_server(name, argv, d, port):
+    """Starts a web server in the foreground and waits until it listens on
+    port; its stderr goes to d/NAME.stderr, quoted if it exits instead."""
+    err = os.path.join(d, name + ".stderr")
+    proc = subprocess.Popen(argv, stderr=open(err, "w"), preexec_fn=raise_nofile)
+    wait_for(lambda: port_open(port) or proc.poll() is not None, what=name)
+    if proc.poll() is not None:
+        raise RuntimeError("%s exited: %s" % (name, open(err).read()))
+    return proc
+
+
 class Nginx:
     def __init__(self, d, body, modules=""):
         self.dir = d
@@ -189,12 +200,7 @@ class Nginx:
         self.conf = os.path.join(d, "nginx.conf")
         with open(self.conf, "w") as f:
             f.write(conf)
-        self.proc = subprocess.Popen(["nginx", "-p", d, "-c", self.conf],
-                                     stderr=open(os.path.join(d, "nginx.stderr"), "w"),
-                                     preexec_fn=raise_nofile)
-        wait_for(lambda: port_open(self.port) or self.proc.poll() is not None, what="nginx")
-        if self.proc.poll() is not None:
-            raise RuntimeError("nginx exited: " + open(os.path.join(d, "nginx.stderr")).read())
+        self.proc = start_web_server("nginx", ["nginx", "-p", d, "-c", self.conf], d, self.port)
 
     def pids(self):
         return {"web": [self.proc.pid] + children(self.proc.pid)}
@@ -236,12 +242,7 @@ class Lighttpd:
         with open(conf, "w") as f:
             f.write(LIGHTTPD_CONF % {"dir": d, "port": self.port, "nofile": nofile(),
                                      "conns": lighttpd_viewers()})
-        self.proc = subprocess.Popen(["lighttpd", "-D", "-f", conf],
-                                     stderr=open(os.path.join(d, "lighttpd.stderr"), "w"),
-                                     preexec_fn=raise_nofile)
-        wait_for(lambda: port_open(self.port) or self.proc.poll() is not None, what="lighttpd")
-        if self.proc.poll() is not None:
-            raise RuntimeError("lighttpd exited: " + open(os.path.join(d, "lighttpd.stderr")).read())
+        self.proc = start_web_server("lighttpd", ["lighttpd", "-D", "-f", conf], d, self.port)
 
     def pids(self):
         return {"web": [self.proc.pid]}
