@@ -550,8 +550,6 @@ static void feed_pump(struct feed *f)
         size_t n = 0;
         for (; v && n < SENDQ_DEPTH; v = v->next) {
             bool full = viewer_gather(v);
-            if (v->closed)
-                continue;
             viewer_frame(v);
             if (buf_used(&v->out) == 0 || v->want_write)
                 continue;
