@@ -22,7 +22,7 @@ const SCRIPTS = path.join(TOP, 'scripts');
 const { rpc } = require(path.join(SCRIPTS, 'lib', 'eth.cjs'));
 
 const CIRCUITS = ['poseidon_preimage', 'merkle_membership', 'eddsa_signature'];
-const PHASE_TIMEOUT_S = { generating: 60, verifying: 30, attesting: 120 };
+const PHASE_TIMEOUT_S = { generating: 60, verifying: 90, attesting: 180 };
 // Variables that would point the scripts at some other chain.
 const CHAIN_VARS = ['RPC_URL', 'CHAIN_ID', 'PRIVATE_KEY', 'ATTESTOR_ADDRESS', 'DEPLOYMENT_FILE', 'EXPLORER_TX_URL'];
 
@@ -267,6 +267,9 @@ test('chain start writes chain.env with the RPC, the development key and the con
   }
   const scode = await rpc(chainEnv.RPC_URL, 'eth_getCode', [deployment.starkVerifier, 'latest']);
   assert.ok(scode.length > 2, 'the STARK verifier deployed');
+  // The chain runs without ganache's unused per-instruction hooks
+  // (scripts/lib/ganache-lean.cjs): its log says so once they are dropped.
+  assert.match(fs.readFileSync(path.join(chainDir, 'chain.log'), 'utf8'), /^ganache-lean: per-instruction console\.log and storage-range hooks dropped$/m);
 });
 
 test('generate rejects an unknown proof type with exit status 2', async () => {
@@ -397,7 +400,7 @@ function verifierOfReceipt(receipt) {
 // ---- stark: the project's C prover and verifier (scripts/lib/stark.cjs) ----
 
 // The three statements generate proves: name -> hash-chain length.
-const STARK_STEPS = { hash_chain_1024: 1024, hash_chain_8192: 8192, hash_chain_65536: 65536 };
+const STARK_STEPS = { hash_chain_128: 128, hash_chain_1024: 1024, hash_chain_4096: 4096 };
 const STARK_NAMES = Object.keys(STARK_STEPS);
 const starkProof = (dir, name) => path.join(dir, `${name}_stark_proof.ub`);
 const starkStatement = (dir, name) => JSON.parse(fs.readFileSync(path.join(dir, `${name}_stark_public.json`), 'utf8'));
@@ -472,17 +475,17 @@ test('verify without a chain reports the calldata gas of the stark proof bytes',
 
 test('verify rejects a stark proof with one byte flipped: the ❌ line, exit status 1, the others still verify', async () => {
   const dir = copyWorkdir(work.stark, 'tampered-stark');
-  const file = starkProof(dir, 'hash_chain_8192');
+  const file = starkProof(dir, 'hash_chain_4096');
   const bytes = fs.readFileSync(file);
   bytes[Math.floor(bytes.length / 2)] ^= 0x01; // inside the query openings
   fs.writeFileSync(file, bytes);
   const r = await run('verify-with-uzkv.cjs', [], phaseEnv(dir, 'stark'), PHASE_TIMEOUT_S.verifying);
   assert.equal(r.code, 1);
-  assert.ok(r.lines.includes('❌ hash_chain_8192 stark proof FAILED verification'), r.stdout);
-  assert.match(r.stderr, /hash_chain_8192_stark_proof\.ub: invalid proof: .* \(stark exit 1\)/);
+  assert.ok(r.lines.includes('❌ hash_chain_4096 stark proof FAILED verification'), r.stdout);
+  assert.match(r.stderr, /hash_chain_4096_stark_proof\.ub: invalid proof: .* \(stark exit 1\)/);
   assert.ok(r.lines.includes('✅ hash_chain_1024 stark proof Verified'), r.stdout);
-  assert.ok(r.lines.includes('✅ hash_chain_65536 stark proof Verified'), r.stdout);
-  const untouched = ['hash_chain_1024', 'hash_chain_65536'].map((n) => calldataGasOfFile(starkProof(dir, n)));
+  assert.ok(r.lines.includes('✅ hash_chain_128 stark proof Verified'), r.stdout);
+  const untouched = ['hash_chain_1024', 'hash_chain_128'].map((n) => calldataGasOfFile(starkProof(dir, n)));
   assert.equal(extractedGas(r.lines), untouched[0] + untouched[1], 'gas of the verified proofs only');
   assert.ok(r.lines.includes('Circuits verified: 2'), r.stdout);
 });
@@ -506,12 +509,12 @@ test('generate stark draws a new secret every run, and a proof fails against the
 test('verify rejects a valid stark proof renamed as another statement', async () => {
   const dir = newWorkdir('stark-renamed');
   for (const kind of ['proof.ub', 'public.json']) {
-    fs.copyFileSync(path.join(work.stark, `hash_chain_1024_stark_${kind}`), path.join(dir, `hash_chain_8192_stark_${kind}`));
+    fs.copyFileSync(path.join(work.stark, `hash_chain_1024_stark_${kind}`), path.join(dir, `hash_chain_4096_stark_${kind}`));
   }
   const r = await run('verify-with-uzkv.cjs', [], phaseEnv(dir, 'stark'), PHASE_TIMEOUT_S.verifying);
   assert.equal(r.code, 1);
-  assert.ok(r.lines.includes('❌ hash_chain_8192 stark proof FAILED verification'), r.stdout);
-  assert.match(r.stderr, /the statement is for 1024 steps, hash_chain_8192 is 8192/);
+  assert.ok(r.lines.includes('❌ hash_chain_4096 stark proof FAILED verification'), r.stdout);
+  assert.match(r.stderr, /the statement is for 1024 steps, hash_chain_4096 is 4096/);
   assert.ok(r.lines.includes('Circuits verified: 0'), r.stdout);
 });
 
@@ -556,7 +559,7 @@ test('the Attestor refuses a proof its verifier rejects and a repeated attestati
     tampered[tampered.length - 100] ^= 0x01; // a path digest in the last query
     const bad = starkVerifyCall(tampered, statement, deployment);
     await assert.rejects(attestor.attestVerified.staticCall(bad.address, bad.data, 'tampered'), /NotVerified/);
-    const wrongStatement = starkVerifyCall(bytes, { ...statement, output: starkStatement(work.stark, 'hash_chain_8192').output }, deployment);
+    const wrongStatement = starkVerifyCall(bytes, { ...statement, output: starkStatement(work.stark, 'hash_chain_4096').output }, deployment);
     await assert.rejects(attestor.attestVerified.staticCall(wrongStatement.address, wrongStatement.data, 'wrong statement'), /NotVerified/);
     // A verifier of another system does not accept the bytes either.
     const otherVerifier = deployment.verifiers.poseidon_preimage.groth16;
@@ -568,6 +571,25 @@ test('the Attestor refuses a proof its verifier rejects and a repeated attestati
   } finally {
     provider.destroy();
   }
+});
+
+test('attest reports a stark proof its verifier rejects as not attested, sends no transaction for it, and skips the ones already attested', async () => {
+  const dir = copyWorkdir(work.stark, 'attest-rejected');
+  const file = starkProof(dir, 'hash_chain_128');
+  const bytes = fs.readFileSync(file);
+  bytes[bytes.length - 100] ^= 0x01; // a path digest in the last query
+  fs.writeFileSync(file, bytes);
+  const before = await rpc(chainEnv.RPC_URL, 'eth_blockNumber', []);
+  const r = await run('attest-proofs.cjs', [], phaseEnv(dir, 'stark', chainEnv), PHASE_TIMEOUT_S.attesting);
+  assert.equal(r.code, 1, r.stdout);
+  const deployment = JSON.parse(fs.readFileSync(chainEnv.DEPLOYMENT_FILE, 'utf8'));
+  assert.ok(r.lines.includes(`Not attested: hash_chain_128_stark_proof.ub: rejected by its verifier ${deployment.starkVerifier}`), r.stdout);
+  for (const name of ['hash_chain_1024', 'hash_chain_4096']) {
+    assert.ok(r.lines.some((l) => l.startsWith(`Already attested: ${name}_stark_proof.ub (proof hash 0x`)), `${name}:\n${r.stdout}`);
+  }
+  assert.ok(!r.lines.some((l) => l.startsWith('Transaction sent: ')), r.stdout);
+  assert.equal(r.lines[r.lines.length - 1], '0 proofs attested, 2 already attested, 1 rejected');
+  assert.equal(await rpc(chainEnv.RPC_URL, 'eth_blockNumber', []), before, 'no block mined');
 });
 
 // ---- the local explorer (scripts/explorer) ----
