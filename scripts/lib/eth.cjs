@@ -98,11 +98,13 @@ function readDeployment(file) {
 // eth_estimateGas prices that transaction, calldata included. With
 // revertsOnReject (a verifier that never returns false), the estimate's
 // success alone stands for the call. Prints `<name>: <N> gas<suffix>` per
-// proof; returns the total.
-async function verificationGas(provider, calls, { say, rejected }, { suffix = '', revertsOnReject = false } = {}) {
+// proof; returns the total. With announce (verifications that take the
+// chain seconds), a line before each says what the phase is waiting for.
+async function verificationGas(provider, calls, { say, rejected }, { suffix = '', revertsOnReject = false, announce = false } = {}) {
   let total = 0n;
   for (const { p, address, data } of calls) {
     let gas;
+    if (announce) say(`${p.name}: verifying on-chain at ${address} (eth_estimateGas)...`);
     try {
       if (!revertsOnReject && BigInt(await provider.call({ to: address, data })) !== 1n) {
         rejected(p, `the verifier at ${address} returned false`);

@@ -230,7 +230,7 @@ async function onChainGas(verified, out) {
   try {
     const calls = verified.map((p) => ({ p, ...starkVerifyCall(p.data.bytes, p.data.statement, deployment) }));
     // StarkVerifier reverts on every rejection: the estimate alone decides.
-    total = await verificationGas(provider, calls, out, { suffix: ' (on-chain verification, calldata included)', revertsOnReject: true });
+    total = await verificationGas(provider, calls, out, { suffix: ' (on-chain verification, calldata included)', revertsOnReject: true, announce: true });
   } finally {
     provider.destroy();
   }

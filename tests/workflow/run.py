@@ -50,7 +50,9 @@ def check(cond, what):
 def one_workflow(stack, chain, proof_type):
     t0 = time.time()
     sid = create(stack.port, proof_type)
-    ev = follow(stack.port, sid)
+    # A STARK proof's on-chain verification keeps a phase silent for up to
+    # ~20 s; the stream's keepalive comes every 15 s, so allow twice that.
+    ev = follow(stack.port, sid, timeout=30)
     took = time.time() - t0
     last = ev[-1]
     if last.type != "complete":
