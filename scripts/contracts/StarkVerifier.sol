@@ -15,13 +15,16 @@ pragma solidity ^0.8.20;
 ///
 /// Model: `verify` returns true for a valid proof of the given statement and
 /// reverts with Rejected(reason) otherwise; it never returns false. The proof
-/// is read in place from calldata; memory holds only the transcript state,
-/// the challenges (a few hundred words) and a scratch area at the free
-/// memory pointer for the precompile calls. Field elements are Goldilocks
-/// (p = 2^64 - 2^32 + 1) words; an element of F_p[X]/(X^2 - 7) is packed in
-/// one word as c0 | c1 << 128. Inverses and powers use the modexp precompile
-/// (0x05). Cost grows with queries * (log N + FRI layers) hashes; the proof
-/// bytes themselves (calldata) are a third to a half of the gas.
+/// is read in place from calldata; memory holds the transcript state, the
+/// challenges (a few hundred words), each query's point and inverses, the
+/// remainder's coefficients, a memo of the Merkle trees' top levels and a
+/// scratch area at the free memory pointer for the precompile calls. Field
+/// elements are Goldilocks (p = 2^64 - 2^32 + 1) words; an element of
+/// F_p[X]/(X^2 - 7) is packed in one word as c0 | c1 << 128. Inverses and
+/// powers use the modexp precompile (0x05); the queries' inverses all come
+/// from one call. Cost grows with queries * (log N + FRI layers) hashes,
+/// less the top levels that the queries' paths share; the hot paths (Merkle
+/// paths, reading elements, the DEEP sums, FRI folds) are inline assembly.
 /// Bounds: N = 2^6 .. 2^20, at most 6 FRI layers, proofs below 64 KiB of
 /// absorbed data per transcript step. No state, no owner: a pure function
 /// of its arguments.
@@ -95,6 +98,8 @@ contract StarkVerifier {
         uint256[6] beta;
         uint256[] rem; // the remainder's coefficients
         uint256[8] v; // one FRI leaf's values, folded in place
+        uint256 memo; // memory address of the Merkle memo (_merkleOk)
+        uint256 memoHeight; // the memo's levels: 2^(memoHeight + 1) >= queries
     }
 
     /// True when `proof` is a valid proof, made with parameter set `params`,
@@ -119,6 +124,13 @@ contract StarkVerifier {
         _checkOod(c, l, ood, y0, y1);
         uint256[] memory points = _queryPoints(c, l, positions);
         c.rem = _readRemainder(c.base, l);
+        while (2 << c.memoHeight < l.queries) c.memoHeight++;
+        uint256[] memory memo = new uint256[]((2 + l.layers) << (c.memoHeight + 2));
+        uint256 memoAt;
+        assembly {
+            memoAt := add(memo, 32)
+        }
+        c.memo = memoAt;
         for (uint256 q = 0; q < l.queries; q++) {
             _checkQuery(c, l, q, positions[q], points);
         }
@@ -586,9 +598,18 @@ contract StarkVerifier {
         bool bad;
         assembly {
             v := calldataload(ptr)
-            v := or(shr(8, and(v, 0xff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00)), and(shl(8, v), 0xff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00))
-            v := or(shr(16, and(v, 0xffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000)), and(shl(16, v), 0xffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000))
-            v := or(shr(32, and(v, 0xffffffff00000000ffffffff00000000ffffffff00000000ffffffff00000000)), and(shl(32, v), 0xffffffff00000000ffffffff00000000ffffffff00000000ffffffff00000000))
+            v := or(
+                shr(8, and(v, 0xff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00)),
+                and(shl(8, v), 0xff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00)
+            )
+            v := or(
+                shr(16, and(v, 0xffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000)),
+                and(shl(16, v), 0xffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000)
+            )
+            v := or(
+                shr(32, and(v, 0xffffffff00000000ffffffff00000000ffffffff00000000ffffffff00000000)),
+                and(shl(32, v), 0xffffffff00000000ffffffff00000000ffffffff00000000ffffffff00000000)
+            )
             // e >= p iff e + (2^32 - 1) carries out of its 64 bits: two
             // lanes at a time, with the other two cleared to catch the carry.
             let even := or(0xffffffffffffffff, shl(128, 0xffffffffffffffff))
@@ -608,31 +629,82 @@ contract StarkVerifier {
     }
 
     /// merkle_verify(): the leaf of `len` bytes at calldata `leafAt`, its path
-    /// right after it, at `index`. Each hash is written straight into the
-    /// half of the next level's input where it belongs (by the next index
+    /// right after it, at `index`, in tree `tree` (0 the trace, 1 the
+    /// composition chunks, 2 + k FRI layer k).
+    ///
+    /// The queries' paths share their top nodes. In the top memoHeight
+    /// levels each node a path reaches is remembered with its hash and where
+    /// its siblings from there up are in calldata. A later path that reaches
+    /// the same node with the same hash and the same siblings (compared word
+    /// by word) would hash to the same root, which the earlier path reached
+    /// (or the call would have reverted), so it stops there: the verdict is
+    /// the one hashing gives. Below that each hash is written straight into
+    /// the half of the next level's input where it belongs (by the next index
     /// bit), and the sibling into the other half.
-    function _merkleOk(uint256 leafAt, uint256 len, uint256 depth, uint256 index, bytes32 root)
-        private
-        view
-        returns (bool ok)
-    {
+    function _merkleOk(
+        Ctx memory c,
+        uint256 tree,
+        uint256 leafAt,
+        uint256 len,
+        uint256 depth,
+        uint256 index,
+        bytes32 root
+    ) private view returns (bool ok) {
+        uint256 height = c.memoHeight;
+        // 2^(height + 1) entries of 64 bytes per tree, by heap index.
+        uint256 memo = c.memo + tree * (128 << height);
         assembly {
+            // node: the current node's heap index (the root 1, its children
+            // 2 and 3, ...); its parent is node >> 1, its low bit says
+            // whether it is a right child.
+            let node := or(shl(depth, 1), index)
             let m := mload(0x40)
             // m: 0x01 || left || right; the leaf's input 0x00 || leaf at m + 96.
             mstore8(m, 1)
             let leafIn := add(m, 96)
             mstore8(leafIn, 0)
             calldatacopy(add(leafIn, 1), leafAt, len)
-            if iszero(staticcall(gas(), 2, leafIn, add(len, 1), add(m, add(1, shl(5, and(index, 1)))), 32)) {
+            if iszero(staticcall(gas(), 2, leafIn, add(len, 1), add(m, add(1, shl(5, and(node, 1)))), 32)) {
                 revert(0, 0)
             }
             let pathAt := add(leafAt, len)
-            for { let end := add(pathAt, shl(5, depth)) } lt(pathAt, end) { pathAt := add(pathAt, 32) } {
-                mstore(add(m, sub(33, shl(5, and(index, 1)))), calldataload(pathAt))
-                index := shr(1, index)
-                if iszero(staticcall(gas(), 2, m, 65, add(m, add(1, shl(5, and(index, 1)))), 32)) { revert(0, 0) }
+            // Parents at height >= memoHeight: node >= 2^(memoHeight + 1).
+            for { let top := shl(add(height, 1), 1) } iszero(lt(node, top)) { pathAt := add(pathAt, 32) } {
+                mstore(add(m, sub(33, shl(5, and(node, 1)))), calldataload(pathAt))
+                node := shr(1, node)
+                if iszero(staticcall(gas(), 2, m, 65, add(m, add(1, shl(5, and(node, 1)))), 32)) { revert(0, 0) }
             }
-            ok := eq(mload(add(m, add(1, shl(5, and(index, 1))))), root)
+            let acc := mload(add(m, add(1, shl(5, and(node, 1)))))
+            for {} gt(node, 1) {} {
+                // The memo entry of this node: its hash, and where its path
+                // (the siblings from here up) starts in calldata, 0 if none.
+                let e := add(memo, shl(6, node))
+                let prev := mload(add(e, 32))
+                if and(gt(prev, 0), eq(mload(e), acc)) {
+                    let diff := 0
+                    for { let n := node let a := pathAt } gt(n, 1) { n := shr(1, n) } {
+                        diff := or(diff, xor(calldataload(a), calldataload(prev)))
+                        a := add(a, 32)
+                        prev := add(prev, 32)
+                    }
+                    // The same node and the same siblings as a path that
+                    // reached the root (it would have reverted otherwise).
+                    if iszero(diff) {
+                        acc := root
+                        break
+                    }
+                }
+                mstore(e, acc)
+                mstore(add(e, 32), pathAt)
+                let s := shl(5, and(node, 1))
+                mstore(add(m, add(1, s)), acc)
+                mstore(add(m, sub(33, s)), calldataload(pathAt))
+                if iszero(staticcall(gas(), 2, m, 65, add(m, 1), 32)) { revert(0, 0) }
+                acc := mload(add(m, 1))
+                node := shr(1, node)
+                pathAt := add(pathAt, 32)
+            }
+            ok := eq(acc, root)
         }
     }
 
@@ -642,17 +714,13 @@ contract StarkVerifier {
         }
     }
 
-    function _checkQuery(
-        Ctx memory c,
-        Layout memory l,
-        uint256 q,
-        uint256 pos,
-        uint256[] memory points
-    ) private view {
+    function _checkQuery(Ctx memory c, Layout memory l, uint256 q, uint256 pos, uint256[] memory points) private view {
         uint256 rowAt = c.base + l.queriesOff + q * l.perQuery;
-        if (!_merkleOk(rowAt, 64, l.logLde, pos, _root32(c.base, TRACE_ROOT_OFF))) revert Rejected(BAD_TRACE_OPENING);
+        if (!_merkleOk(c, 0, rowAt, 64, l.logLde, pos, _root32(c.base, TRACE_ROOT_OFF))) {
+            revert Rejected(BAD_TRACE_OPENING);
+        }
         uint256 chunksAt = rowAt + 64 + 32 * l.logLde;
-        if (!_merkleOk(chunksAt, 32, l.logLde, pos, _root32(c.base, CHUNKS_ROOT_OFF))) {
+        if (!_merkleOk(c, 1, chunksAt, 32, l.logLde, pos, _root32(c.base, CHUNKS_ROOT_OFF))) {
             revert Rejected(BAD_CHUNKS_OPENING);
         }
         uint256 value = _deepEval(c, rowAt, chunksAt, points[4 * q + 2], points[4 * q + 3]);
@@ -719,10 +787,15 @@ contract StarkVerifier {
     /// fri_verify_query(): every layer, then the remainder. x is the query's
     /// point in layer 0; in layer k it is x^(8^k), and the opened leaf's
     /// coset starts leafAt x^(8^k) mu^(-slot).
-    function _checkFri(Ctx memory c, Layout memory l, uint256 leafAt, uint256 pos, uint256 value, uint256 x, uint256 xInv)
-        private
-        view
-    {
+    function _checkFri(
+        Ctx memory c,
+        Layout memory l,
+        uint256 leafAt,
+        uint256 pos,
+        uint256 value,
+        uint256 x,
+        uint256 xInv
+    ) private view {
         uint256[8] memory v = c.v;
         for (uint256 k = 0; k < l.layers; k++) {
             uint256 depth = l.logLde - LOG_FOLD * (k + 1);
@@ -744,7 +817,9 @@ contract StarkVerifier {
         private
         view
     {
-        if (!_merkleOk(leafAt, 128, depth, j, _root32(c.base, ROOTS_OFF + 32 * k))) revert Rejected(BAD_FRI_OPENING);
+        if (!_merkleOk(c, 2 + k, leafAt, 128, depth, j, _root32(c.base, ROOTS_OFF + 32 * k))) {
+            revert Rejected(BAD_FRI_OPENING);
+        }
         (v[0], v[1]) = _rdExt2(leafAt);
         (v[2], v[3]) = _rdExt2(leafAt + 32);
         (v[4], v[5]) = _rdExt2(leafAt + 64);
