@@ -124,6 +124,8 @@ contract StarkVerifier {
         _checkOod(c, l, ood, y0, y1);
         uint256[] memory points = _queryPoints(c, l, positions);
         c.rem = _readRemainder(c.base, l);
+        // The Merkle memo (_merkleOk), zeroed: per tree (trace, chunks, each
+        // FRI layer) two words for each node of its top memoHeight + 1 levels.
         while (2 << c.memoHeight < l.queries) c.memoHeight++;
         uint256[] memory memo = new uint256[]((2 + l.layers) << (c.memoHeight + 2));
         uint256 memoAt;
