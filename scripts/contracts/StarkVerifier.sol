@@ -654,7 +654,10 @@ contract StarkVerifier {
     ) private view returns (bool ok) {
         uint256 height = c.memoHeight;
         // 2^(height + 1) entries of 64 bytes per tree, by heap index.
-        uint256 memo = c.memo + tree * (128 << height);
+        uint256 memo;
+        unchecked {
+            memo = c.memo + tree * (128 << height);
+        }
         assembly {
             // node: the current node's heap index (the root 1, its children
             // 2 and 3, ...); its parent is node >> 1, its low bit says
@@ -717,16 +720,19 @@ contract StarkVerifier {
     }
 
     function _checkQuery(Ctx memory c, Layout memory l, uint256 q, uint256 pos, uint256[] memory points) private view {
-        uint256 rowAt = c.base + l.queriesOff + q * l.perQuery;
-        if (!_merkleOk(c, 0, rowAt, 64, l.logLde, pos, _root32(c.base, TRACE_ROOT_OFF))) {
-            revert Rejected(BAD_TRACE_OPENING);
+        // Offsets and indices stay far below 2^256 (_layout bounds them).
+        unchecked {
+            uint256 rowAt = c.base + l.queriesOff + q * l.perQuery;
+            if (!_merkleOk(c, 0, rowAt, 64, l.logLde, pos, _root32(c.base, TRACE_ROOT_OFF))) {
+                revert Rejected(BAD_TRACE_OPENING);
+            }
+            uint256 chunksAt = rowAt + 64 + 32 * l.logLde;
+            if (!_merkleOk(c, 1, chunksAt, 32, l.logLde, pos, _root32(c.base, CHUNKS_ROOT_OFF))) {
+                revert Rejected(BAD_CHUNKS_OPENING);
+            }
+            uint256 value = _deepEval(c, rowAt, chunksAt, points[4 * q + 2], points[4 * q + 3]);
+            _checkFri(c, l, chunksAt + 32 + 32 * l.logLde, pos, value, points[4 * q], points[4 * q + 1]);
         }
-        uint256 chunksAt = rowAt + 64 + 32 * l.logLde;
-        if (!_merkleOk(c, 1, chunksAt, 32, l.logLde, pos, _root32(c.base, CHUNKS_ROOT_OFF))) {
-            revert Rejected(BAD_CHUNKS_OPENING);
-        }
-        uint256 value = _deepEval(c, rowAt, chunksAt, points[4 * q + 2], points[4 * q + 3]);
-        _checkFri(c, l, chunksAt + 32 + 32 * l.logLde, pos, value, points[4 * q], points[4 * q + 1]);
     }
 
     /// deep_eval(): D at x from the opened trace row (at `traceAt`) and
@@ -799,17 +805,20 @@ contract StarkVerifier {
         uint256 xInv
     ) private view {
         uint256[8] memory v = c.v;
-        for (uint256 k = 0; k < l.layers; k++) {
-            uint256 depth = l.logLde - LOG_FOLD * (k + 1);
-            uint256 j = pos & ((1 << depth) - 1);
-            _openFriLayer(c, k, leafAt, depth, j, v);
-            uint256 slot = pos >> depth;
-            if (v[slot] != value) revert Rejected(BAD_FRI_VALUE);
-            value = _fold(v, mulmod(xInv, c.muInv[(8 - slot) & 7], P), c.beta[k], c.muInv);
-            pos = j;
-            leafAt += 128 + 32 * depth;
-            x = _pow8(x);
-            xInv = _pow8(xInv);
+        // depth stays >= 2 (_layout), slot below 8: nothing wraps.
+        unchecked {
+            for (uint256 k = 0; k < l.layers; k++) {
+                uint256 depth = l.logLde - LOG_FOLD * (k + 1);
+                uint256 j = pos & ((1 << depth) - 1);
+                _openFriLayer(c, k, leafAt, depth, j, v);
+                uint256 slot = pos >> depth;
+                if (v[slot] != value) revert Rejected(BAD_FRI_VALUE);
+                value = _fold(v, mulmod(xInv, c.muInv[(8 - slot) & 7], P), c.beta[k], c.muInv);
+                pos = j;
+                leafAt += 128 + 32 * depth;
+                x = _pow8(x);
+                xInv = _pow8(xInv);
+            }
         }
         if (_remainderAt(c.rem, x) != value) revert Rejected(BAD_REMAINDER);
     }
@@ -819,13 +828,15 @@ contract StarkVerifier {
         private
         view
     {
-        if (!_merkleOk(c, 2 + k, leafAt, 128, depth, j, _root32(c.base, ROOTS_OFF + 32 * k))) {
-            revert Rejected(BAD_FRI_OPENING);
+        unchecked {
+            if (!_merkleOk(c, 2 + k, leafAt, 128, depth, j, _root32(c.base, ROOTS_OFF + 32 * k))) {
+                revert Rejected(BAD_FRI_OPENING);
+            }
+            (v[0], v[1]) = _rdExt2(leafAt);
+            (v[2], v[3]) = _rdExt2(leafAt + 32);
+            (v[4], v[5]) = _rdExt2(leafAt + 64);
+            (v[6], v[7]) = _rdExt2(leafAt + 96);
         }
-        (v[0], v[1]) = _rdExt2(leafAt);
-        (v[2], v[3]) = _rdExt2(leafAt + 32);
-        (v[4], v[5]) = _rdExt2(leafAt + 64);
-        (v[6], v[7]) = _rdExt2(leafAt + 96);
     }
 
     function _pow8(uint256 x) private pure returns (uint256) {
