@@ -12,12 +12,12 @@
 //
 // Proofs use parameter set 1 (28 queries; 99 bits conjectured, 56-57
 // provable). Set 2 (102 queries, 100 provable bits) proves as fast; its
-// proofs cost 4.7-13.2 M gas each. With the StarkVerifier as it was when
+// proofs cost 4.4-12.6 M gas each. With the StarkVerifier as it was when
 // the set was chosen (9-21 M gas each), the verify phase of set-2 proofs of
 // 2^7, 2^10 and 2^12 steps took 35-44 s of its 30 s on the local chain,
-// against 13-15 s for set 1's three below; the verifier now executes half
-// the EVM opcodes, which is what ganache's time follows. docs/stark.md
-// ("Which set the pipeline proves with") has the figures.
+// against 13-15 s for set 1's three below; the verifier now executes less
+// than half the EVM opcodes, which is what ganache's time follows.
+// docs/stark.md ("Which set the pipeline proves with") has the figures.
 //
 // With a chain (RPC_URL and DEPLOYMENT_FILE), the verify phase measures each
 // proof's verification gas against the deployed StarkVerifier contract
@@ -38,7 +38,7 @@ const { SCRIPTS_DIR, REPO_DIR } = require('./zk.cjs');
 // different proof layouts rather than one shape three times. Together they
 // take about a second and at most ~170 MB (the 2^16 proof), far inside the
 // 60 s generating phase on 2 cores; each verifies on-chain for at most
-// 6.5 M gas (eth_estimateGas; 4.1 M charged for its attestation), under the
+// 6.5 M gas (eth_estimateGas; 3.9 M charged for its attestation), under the
 // 2^24-gas transaction cap of EIP-7825, and the three took 13-15 s of the
 // verify phase's 30 s with the earlier verifier, which executed twice the
 // opcodes.
