@@ -15,13 +15,16 @@ pragma solidity ^0.8.20;
 ///
 /// Model: `verify` returns true for a valid proof of the given statement and
 /// reverts with Rejected(reason) otherwise; it never returns false. The proof
-/// is read in place from calldata; memory holds only the transcript state,
-/// the challenges (a few hundred words) and a scratch area at the free
-/// memory pointer for the precompile calls. Field elements are Goldilocks
-/// (p = 2^64 - 2^32 + 1) words; an element of F_p[X]/(X^2 - 7) is packed in
-/// one word as c0 | c1 << 128. Inverses and powers use the modexp precompile
-/// (0x05). Cost grows with queries * (log N + FRI layers) hashes; the proof
-/// bytes themselves (calldata) are a third to a half of the gas.
+/// is read in place from calldata; memory holds the transcript state, the
+/// challenges (a few hundred words), each query's point and inverses, the
+/// remainder's coefficients, a memo of the Merkle trees' top levels and a
+/// scratch area at the free memory pointer for the precompile calls. Field
+/// elements are Goldilocks (p = 2^64 - 2^32 + 1) words; an element of
+/// F_p[X]/(X^2 - 7) is packed in one word as c0 | c1 << 128. Inverses and
+/// powers use the modexp precompile (0x05); the queries' inverses all come
+/// from one call. Cost grows with queries * (log N + FRI layers) hashes,
+/// less the top levels that the queries' paths share; the hot paths (Merkle
+/// paths, reading elements, the DEEP sums, FRI folds) are inline assembly.
 /// Bounds: N = 2^6 .. 2^20, at most 6 FRI layers, proofs below 64 KiB of
 /// absorbed data per transcript step. No state, no owner: a pure function
 /// of its arguments.
@@ -36,8 +39,8 @@ contract StarkVerifier {
     uint256 private constant GRINDING_BITS = 16;
     uint256 private constant LOG_FOLD = 3;
     uint256 private constant LOG_REMAINDER_MAX = 4;
-    /// 1/2 mod p.
-    uint256 private constant HALF = 0x7fffffff80000001;
+    /// 1/8 mod p.
+    uint256 private constant INV8 = 0xdfffffff20000001;
     /// Offsets of the fixed part of a proof (docs/stark.md, "Proof format").
     uint256 private constant Y_OFF = 12;
     uint256 private constant TRACE_ROOT_OFF = 28;
@@ -93,6 +96,10 @@ contract StarkVerifier {
         uint256[2] d;
         uint256[8] muInv;
         uint256[6] beta;
+        uint256[] rem; // the remainder's coefficients
+        uint256[8] v; // one FRI leaf's values, folded in place
+        uint256 memo; // memory address of the Merkle memo (_merkleOk)
+        uint256 memoHeight; // the memo's levels: 2^(memoHeight + 1) >= queries
     }
 
     /// True when `proof` is a valid proof, made with parameter set `params`,
@@ -115,8 +122,19 @@ contract StarkVerifier {
             positions[q] = _drawIndex(c, l.logLde);
         }
         _checkOod(c, l, ood, y0, y1);
+        uint256[] memory points = _queryPoints(c, l, positions);
+        c.rem = _readRemainder(c.base, l);
+        // The Merkle memo (_merkleOk), zeroed: per tree (trace, chunks, each
+        // FRI layer) two words for each node of its top memoHeight + 1 levels.
+        while (2 << c.memoHeight < l.queries) c.memoHeight++;
+        uint256[] memory memo = new uint256[]((2 + l.layers) << (c.memoHeight + 2));
+        uint256 memoAt;
+        assembly {
+            memoAt := add(memo, 32)
+        }
+        c.memo = memoAt;
         for (uint256 q = 0; q < l.queries; q++) {
-            _checkQuery(c, l, l.queriesOff + q * l.perQuery, positions[q]);
+            _checkQuery(c, l, q, positions[q], points);
         }
         return true;
     }
@@ -475,40 +493,221 @@ contract StarkVerifier {
 
     // --- queries ------------------------------------------------------------
 
-    function _leafHash(uint256 ptr, uint256 len) private view returns (bytes32 h) {
+    /// Per query q, at points[4q ..]: its point x in the LDE domain, 1/x,
+    /// 1/(x - z) and 1/(x - omega z). The inverses come from one modexp call
+    /// for all queries (_batchInverse). None of the inverted elements is 0: x
+    /// is GEN times a power of omega; x - z and x - omega z have z's nonzero X
+    /// coefficient (as drawn), up to sign, and a nonzero element's norm
+    /// a0^2 - 7 a1^2 is nonzero (7 is no square mod p).
+    function _queryPoints(Ctx memory c, Layout memory l, uint256[] memory positions)
+        private
+        view
+        returns (uint256[] memory points)
+    {
+        uint256 n = positions.length;
+        points = new uint256[](4 * n);
+        // x, then the norms of x - z and x - omega z: 1/(a0 + a1 X) is
+        // (a0 - a1 X) / (a0^2 - 7 a1^2).
+        uint256[] memory e = new uint256[](3 * n);
+        // omegaLde^(2^i), for x = GEN omegaLde^pos by the bits of pos.
+        uint256[] memory sq = new uint256[](l.logLde);
+        uint256 z = c.z;
+        uint256 omegaZ = c.omegaZ;
+        uint256 w = c.omegaLde;
         assembly {
-            let m := mload(0x40)
-            mstore8(m, 0)
-            calldatacopy(add(m, 1), ptr, len)
-            if iszero(staticcall(gas(), 2, m, add(len, 1), m, 32)) { revert(0, 0) }
-            h := mload(m)
+            for { let i := 0 } lt(i, mload(sq)) { i := add(i, 1) } {
+                mstore(add(sq, shl(5, add(i, 1))), w)
+                w := mulmod(w, w, P)
+            }
+            let z1 := sub(P, shr(128, z))
+            let w1 := sub(P, shr(128, omegaZ))
+            for { let q := 0 } lt(q, n) { q := add(q, 1) } {
+                let x := GEN
+                let pos := mload(add(positions, shl(5, add(q, 1))))
+                for { let t := add(sq, 32) } pos { t := add(t, 32) } {
+                    if and(pos, 1) { x := mulmod(x, mload(t), P) }
+                    pos := shr(1, pos)
+                }
+                // a = x - z, b = x - omega z (z1, w1 are their X coefficients).
+                let a0 := addmod(x, sub(P, and(z, LO)), P)
+                let b0 := addmod(x, sub(P, and(omegaZ, LO)), P)
+                let pt := add(points, shl(7, q))
+                mstore(add(pt, 32), x)
+                mstore(add(pt, 96), or(a0, shl(128, z1)))
+                mstore(add(pt, 128), or(b0, shl(128, w1)))
+                let et := add(e, mul(96, q))
+                mstore(add(et, 32), x)
+                mstore(add(et, 64), addmod(mulmod(a0, a0, P), sub(P, mulmod(NONRESIDUE, mulmod(z1, z1, P), P)), P))
+                mstore(add(et, 96), addmod(mulmod(b0, b0, P), sub(P, mulmod(NONRESIDUE, mulmod(w1, w1, P), P)), P))
+            }
+        }
+        _batchInverse(e);
+        assembly {
+            for { let q := 0 } lt(q, n) { q := add(q, 1) } {
+                let pt := add(points, shl(7, q))
+                let et := add(e, mul(96, q))
+                mstore(add(pt, 64), mload(add(et, 32)))
+                for { let k := 0 } lt(k, 2) { k := add(k, 1) } {
+                    let at := add(pt, add(96, shl(5, k)))
+                    let a := mload(at)
+                    let t := mload(add(et, add(64, shl(5, k))))
+                    mstore(at, or(mulmod(and(a, LO), t, P), shl(128, mulmod(sub(P, shr(128, a)), t, P))))
+                }
+            }
         }
     }
 
-    /// merkle_verify(): the leaf at `index`, its path at `pathAt` (calldata).
-    function _merkleOk(bytes32 leaf, uint256 pathAt, uint256 depth, uint256 index, bytes32 root)
-        private
-        view
-        returns (bool ok)
-    {
+    /// Replaces each element of e by its inverse with one modexp call
+    /// (Montgomery's trick: 3 products per element); no element may be 0.
+    function _batchInverse(uint256[] memory e) private view {
+        uint256 n = e.length;
+        uint256[] memory prefix = new uint256[](n);
+        uint256 acc = 1;
         assembly {
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let at := shl(5, add(i, 1))
+                acc := mulmod(acc, mload(add(e, at)), P)
+                mstore(add(prefix, at), acc)
+            }
+        }
+        uint256 inv = _inv(acc);
+        assembly {
+            // inv = 1/(e_0 ... e_i); 1/e_i = inv e_0 ... e_(i-1).
+            for { let i := n } gt(i, 1) {} {
+                let at := add(e, shl(5, i))
+                let ei := mload(at)
+                i := sub(i, 1)
+                mstore(at, mulmod(inv, mload(add(prefix, shl(5, i))), P))
+                inv := mulmod(inv, ei, P)
+            }
+            if n { mstore(add(e, 32), inv) }
+        }
+    }
+
+    /// The remainder's coefficients, read (and checked canonical) once for
+    /// all queries, as the C verifier reads them with the proof.
+    function _readRemainder(uint256 base, Layout memory l) private pure returns (uint256[] memory rem) {
+        rem = new uint256[](1 << l.logRem);
+        for (uint256 k = 0; k < rem.length; k += 2) {
+            (rem[k], rem[k + 1]) = _rdExt2(base + l.remOff + 16 * k);
+        }
+    }
+
+    /// The 32 bytes at calldata `ptr` as four canonical elements e0 .. e3,
+    /// each little-endian word byte-swapped in place: e0 << 192 | e1 << 128 |
+    /// e2 << 64 | e3. One read and three swap steps serve four elements.
+    function _rd4(uint256 ptr) private pure returns (uint256 v) {
+        bool bad;
+        assembly {
+            v := calldataload(ptr)
+            v := or(
+                shr(8, and(v, 0xff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00)),
+                and(shl(8, v), 0xff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00)
+            )
+            v := or(
+                shr(16, and(v, 0xffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000)),
+                and(shl(16, v), 0xffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000)
+            )
+            v := or(
+                shr(32, and(v, 0xffffffff00000000ffffffff00000000ffffffff00000000ffffffff00000000)),
+                and(shl(32, v), 0xffffffff00000000ffffffff00000000ffffffff00000000ffffffff00000000)
+            )
+            // e >= p iff e + (2^32 - 1) carries out of its 64 bits: two
+            // lanes at a time, with the other two cleared to catch the carry.
+            let even := or(0xffffffffffffffff, shl(128, 0xffffffffffffffff))
+            let k := or(0xffffffff, shl(128, 0xffffffff))
+            bad := and(or(add(and(v, even), k), add(and(shr(64, v), even), k)), or(shl(64, 1), shl(192, 1)))
+        }
+        if (bad) revert Rejected(NON_CANONICAL);
+    }
+
+    /// The two extension elements in the 32 bytes at calldata `ptr`.
+    function _rdExt2(uint256 ptr) private pure returns (uint256 a, uint256 b) {
+        uint256 v = _rd4(ptr);
+        assembly {
+            a := or(shr(192, v), and(v, shl(128, 0xffffffffffffffff)))
+            b := or(shr(64, and(v, shl(64, 0xffffffffffffffff))), shl(128, and(v, 0xffffffffffffffff)))
+        }
+    }
+
+    /// merkle_verify(): the leaf of `len` bytes at calldata `leafAt`, its path
+    /// right after it, at `index`, in tree `tree` (0 the trace, 1 the
+    /// composition chunks, 2 + k FRI layer k).
+    ///
+    /// The queries' paths share their top nodes. In the top memoHeight
+    /// levels each node a path reaches is remembered with its hash and where
+    /// its siblings from there up are in calldata. A later path that reaches
+    /// the same node with the same hash and the same siblings (compared word
+    /// by word) would hash to the same root, which the earlier path reached
+    /// (or the call would have reverted), so it stops there: the verdict is
+    /// the one hashing gives. Below that each hash is written straight into
+    /// the half of the next level's input where it belongs (by the next index
+    /// bit), and the sibling into the other half.
+    function _merkleOk(
+        Ctx memory c,
+        uint256 tree,
+        uint256 leafAt,
+        uint256 len,
+        uint256 depth,
+        uint256 index,
+        bytes32 root
+    ) private view returns (bool ok) {
+        uint256 height = c.memoHeight;
+        // 2^(height + 1) entries of 64 bytes per tree, by heap index.
+        uint256 memo;
+        unchecked {
+            memo = c.memo + tree * (128 << height);
+        }
+        assembly {
+            // node: the current node's heap index (the root 1, its children
+            // 2 and 3, ...); its parent is node >> 1, its low bit says
+            // whether it is a right child.
+            let node := or(shl(depth, 1), index)
             let m := mload(0x40)
-            let acc := leaf
+            // m: 0x01 || left || right; the leaf's input 0x00 || leaf at m + 96.
             mstore8(m, 1)
-            for { let i := 0 } lt(i, depth) { i := add(i, 1) } {
-                let sibling := calldataload(add(pathAt, mul(i, 32)))
-                switch and(index, 1)
-                case 0 {
-                    mstore(add(m, 1), acc)
-                    mstore(add(m, 33), sibling)
+            let leafIn := add(m, 96)
+            mstore8(leafIn, 0)
+            calldatacopy(add(leafIn, 1), leafAt, len)
+            if iszero(staticcall(gas(), 2, leafIn, add(len, 1), add(m, add(1, shl(5, and(node, 1)))), 32)) {
+                revert(0, 0)
+            }
+            let pathAt := add(leafAt, len)
+            // Parents at height >= memoHeight: node >= 2^(memoHeight + 1).
+            for { let top := shl(add(height, 1), 1) } iszero(lt(node, top)) { pathAt := add(pathAt, 32) } {
+                mstore(add(m, sub(33, shl(5, and(node, 1)))), calldataload(pathAt))
+                node := shr(1, node)
+                if iszero(staticcall(gas(), 2, m, 65, add(m, add(1, shl(5, and(node, 1)))), 32)) { revert(0, 0) }
+            }
+            let acc := mload(add(m, add(1, shl(5, and(node, 1)))))
+            for {} gt(node, 1) {} {
+                // The memo entry of this node: its hash, and where its path
+                // (the siblings from here up) starts in calldata, 0 if none.
+                let e := add(memo, shl(6, node))
+                let prev := mload(add(e, 32))
+                if and(gt(prev, 0), eq(mload(e), acc)) {
+                    let diff := 0
+                    for { let n := node let a := pathAt } gt(n, 1) { n := shr(1, n) } {
+                        diff := or(diff, xor(calldataload(a), calldataload(prev)))
+                        a := add(a, 32)
+                        prev := add(prev, 32)
+                    }
+                    // The same node and the same siblings as a path that
+                    // reached the root (it would have reverted otherwise).
+                    if iszero(diff) {
+                        acc := root
+                        break
+                    }
                 }
-                default {
-                    mstore(add(m, 1), sibling)
-                    mstore(add(m, 33), acc)
-                }
-                if iszero(staticcall(gas(), 2, m, 65, add(m, 96), 32)) { revert(0, 0) }
-                acc := mload(add(m, 96))
-                index := shr(1, index)
+                mstore(e, acc)
+                mstore(add(e, 32), pathAt)
+                let s := shl(5, and(node, 1))
+                mstore(add(m, add(1, s)), acc)
+                mstore(add(m, sub(33, s)), calldataload(pathAt))
+                if iszero(staticcall(gas(), 2, m, 65, add(m, 1), 32)) { revert(0, 0) }
+                acc := mload(add(m, 1))
+                node := shr(1, node)
+                pathAt := add(pathAt, 32)
             }
             ok := eq(acc, root)
         }
@@ -520,79 +719,123 @@ contract StarkVerifier {
         }
     }
 
-    function _checkQuery(Ctx memory c, Layout memory l, uint256 off, uint256 pos) private view {
-        uint256 base = c.base;
-        if (!_merkleOk(_leafHash(base + off, 64), base + off + 64, l.logLde, pos, _root32(base, TRACE_ROOT_OFF))) {
-            revert Rejected(BAD_TRACE_OPENING);
+    function _checkQuery(Ctx memory c, Layout memory l, uint256 q, uint256 pos, uint256[] memory points) private view {
+        // Offsets and indices stay far below 2^256 (_layout bounds them).
+        unchecked {
+            uint256 rowAt = c.base + l.queriesOff + q * l.perQuery;
+            if (!_merkleOk(c, 0, rowAt, 64, l.logLde, pos, _root32(c.base, TRACE_ROOT_OFF))) {
+                revert Rejected(BAD_TRACE_OPENING);
+            }
+            uint256 chunksAt = rowAt + 64 + 32 * l.logLde;
+            if (!_merkleOk(c, 1, chunksAt, 32, l.logLde, pos, _root32(c.base, CHUNKS_ROOT_OFF))) {
+                revert Rejected(BAD_CHUNKS_OPENING);
+            }
+            uint256 value = _deepEval(c, rowAt, chunksAt, points[4 * q + 2], points[4 * q + 3]);
+            _checkFri(c, l, chunksAt + 32 + 32 * l.logLde, pos, value, points[4 * q], points[4 * q + 1]);
         }
-        uint256 chunksOff = off + 64 + 32 * l.logLde;
-        if (
-            !_merkleOk(
-                _leafHash(base + chunksOff, 32), base + chunksOff + 32, l.logLde, pos, _root32(base, CHUNKS_ROOT_OFF)
-            )
-        ) {
-            revert Rejected(BAD_CHUNKS_OPENING);
-        }
-        uint256 x = mulmod(GEN, _pow(c.omegaLde, pos), P);
-        uint256 value = _deepEval(c, off, chunksOff, x);
-        _checkFri(c, l, chunksOff + 32 + 32 * l.logLde, pos, value, x);
     }
 
-    /// deep_eval(): D at x from the opened trace row and composition row.
-    function _deepEval(Ctx memory c, uint256 traceOff, uint256 chunksOff, uint256 x)
+    /// deep_eval(): D at x from the opened trace row (at `traceAt`) and
+    /// composition row, given 1/(x - z) and 1/(x - omega z).
+    function _deepEval(Ctx memory c, uint256 traceAt, uint256 chunksAt, uint256 invA, uint256 invB)
         private
-        view
+        pure
         returns (uint256)
     {
-        uint256 num = _add(_mul(c.d[0], _rdExt(c.base, chunksOff)), _mul(c.d[1], _rdExt(c.base, chunksOff + 16)));
-        uint256 numNext = 0;
-        for (uint256 j = 0; j < 8; j++) {
-            uint256 t = _rd(c.base, traceOff + 8 * j);
-            num = _add(num, _scale(c.g[j], t));
-            numNext = _add(numNext, _scale(c.gNext[j], t));
+        (uint256 num, uint256 numNext) = _deepSums(c, traceAt, chunksAt);
+        return _add(_mul(_sub(num, c.atZ), invA), _mul(_sub(numNext, c.atOmegaZ), invB));
+    }
+
+    /// sum_j g_j t_j + d_0 c_0 + d_1 c_1 and sum_j g'_j t_j over the row.
+    /// The products (each below 2^131) are summed unreduced, per
+    /// coordinate, and reduced once.
+    function _deepSums(Ctx memory c, uint256 traceAt, uint256 chunksAt)
+        private
+        pure
+        returns (uint256 num, uint256 numNext)
+    {
+        (uint256 c0, uint256 c1) = _rdExt2(chunksAt);
+        uint256 t0 = _rd4(traceAt);
+        uint256 t1 = _rd4(traceAt + 32);
+        uint256[8] memory g = c.g;
+        uint256[8] memory gNext = c.gNext;
+        uint256[2] memory d = c.d;
+        assembly {
+            function prod(a, b) -> r0, r1 {
+                let a0 := and(a, LO)
+                let a1 := shr(128, a)
+                let b0 := and(b, LO)
+                let b1 := shr(128, b)
+                r0 := add(mul(a0, b0), mul(NONRESIDUE, mul(a1, b1)))
+                r1 := add(mul(a0, b1), mul(a1, b0))
+            }
+            let n0, n1 := prod(mload(d), c0)
+            let p0, p1 := prod(mload(add(d, 32)), c1)
+            n0 := add(n0, p0)
+            n1 := add(n1, p1)
+            let m0 := 0
+            let m1 := 0
+            let t := t0
+            for { let j := 0 } lt(j, 8) { j := add(j, 1) } {
+                if eq(j, 4) { t := t1 }
+                let v := shr(192, t)
+                t := shl(64, t)
+                let gj := mload(add(g, shl(5, j)))
+                n0 := add(n0, mul(and(gj, LO), v))
+                n1 := add(n1, mul(shr(128, gj), v))
+                gj := mload(add(gNext, shl(5, j)))
+                m0 := add(m0, mul(and(gj, LO), v))
+                m1 := add(m1, mul(shr(128, gj), v))
+            }
+            num := or(mod(n0, P), shl(128, mod(n1, P)))
+            numNext := or(mod(m0, P), shl(128, mod(m1, P)))
         }
-        // 1/(x - z) and 1/(x - omega z) from one inversion.
-        uint256 a = _sub(x, c.z);
-        uint256 b = _sub(x, c.omegaZ);
-        uint256 inv = _einv(_mul(a, b));
-        return _add(_mul(_sub(num, c.atZ), _mul(b, inv)), _mul(_sub(numNext, c.atOmegaZ), _mul(a, inv)));
     }
 
     /// fri_verify_query(): every layer, then the remainder. x is the query's
     /// point in layer 0; in layer k it is x^(8^k), and the opened leaf's
-    /// coset starts at x^(8^k) mu^(-slot).
-    function _checkFri(Ctx memory c, Layout memory l, uint256 off, uint256 pos, uint256 value, uint256 x)
-        private
-        view
-    {
-        uint256[8] memory v;
-        uint256 xInv = _inv(x);
-        for (uint256 k = 0; k < l.layers; k++) {
-            uint256 depth = l.logLde - LOG_FOLD * (k + 1);
-            uint256 j = pos & ((1 << depth) - 1);
-            _openFriLayer(c, k, off, depth, j, v);
-            uint256 slot = pos >> depth;
-            if (v[slot] != value) revert Rejected(BAD_FRI_VALUE);
-            value = _fold(c, v, mulmod(xInv, c.muInv[(8 - slot) & 7], P), c.beta[k]);
-            pos = j;
-            off += 128 + 32 * depth;
-            x = _pow8(x);
-            xInv = _pow8(xInv);
+    /// coset starts leafAt x^(8^k) mu^(-slot).
+    function _checkFri(
+        Ctx memory c,
+        Layout memory l,
+        uint256 leafAt,
+        uint256 pos,
+        uint256 value,
+        uint256 x,
+        uint256 xInv
+    ) private view {
+        uint256[8] memory v = c.v;
+        // depth stays >= 2 (_layout), slot below 8: nothing wraps.
+        unchecked {
+            for (uint256 k = 0; k < l.layers; k++) {
+                uint256 depth = l.logLde - LOG_FOLD * (k + 1);
+                uint256 j = pos & ((1 << depth) - 1);
+                _openFriLayer(c, k, leafAt, depth, j, v);
+                uint256 slot = pos >> depth;
+                if (v[slot] != value) revert Rejected(BAD_FRI_VALUE);
+                value = _fold(v, mulmod(xInv, c.muInv[(8 - slot) & 7], P), c.beta[k], c.muInv);
+                pos = j;
+                leafAt += 128 + 32 * depth;
+                x = _pow8(x);
+                xInv = _pow8(xInv);
+            }
         }
-        if (_remainderAt(c.base, l, x) != value) revert Rejected(BAD_REMAINDER);
+        if (_remainderAt(c.rem, x) != value) revert Rejected(BAD_REMAINDER);
     }
 
-    /// Layer k's leaf at `off` opens at j; its 8 values go to v.
-    function _openFriLayer(Ctx memory c, uint256 k, uint256 off, uint256 depth, uint256 j, uint256[8] memory v)
+    /// Layer k's leaf leafAt calldata `leafAt` opens leafAt j; its 8 values go to v.
+    function _openFriLayer(Ctx memory c, uint256 k, uint256 leafAt, uint256 depth, uint256 j, uint256[8] memory v)
         private
         view
     {
-        uint256 leafAt = c.base + off;
-        if (!_merkleOk(_leafHash(leafAt, 128), leafAt + 128, depth, j, _root32(c.base, ROOTS_OFF + 32 * k))) {
-            revert Rejected(BAD_FRI_OPENING);
-        }
-        for (uint256 m = 0; m < 8; m++) {
-            v[m] = _rdExt(c.base, off + 16 * m);
+        unchecked {
+            if (!_merkleOk(c, 2 + k, leafAt, 128, depth, j, _root32(c.base, ROOTS_OFF + 32 * k))) {
+                revert Rejected(BAD_FRI_OPENING);
+            }
+            (v[0], v[1]) = _rdExt2(leafAt);
+            (v[2], v[3]) = _rdExt2(leafAt + 32);
+            (v[4], v[5]) = _rdExt2(leafAt + 64);
+            (v[6], v[7]) = _rdExt2(leafAt + 96);
         }
     }
 
@@ -602,31 +845,70 @@ contract StarkVerifier {
         return mulmod(x, x, P);
     }
 
-    /// One binary fold at +-y: ((a + b) + beta/y (a - b)) / 2.
-    function _fold2(uint256 a, uint256 b, uint256 betaOverY) private pure returns (uint256) {
-        return _scale(_add(_add(a, b), _mul(betaOverY, _sub(a, b))), HALF);
-    }
-
     /// fri_fold_coset(): sum_k beta^k f_k(x^8) from v_m = f(x mu^m), with
     /// xInv = 1/x. Three binary folds with beta, beta^2, beta^4 give the same
     /// value (the exponent of beta collects k's bits), for 7 products, not 64.
-    function _fold(Ctx memory c, uint256[8] memory v, uint256 xInv, uint256 beta) private pure returns (uint256) {
-        for (uint256 m = 0; m < 4; m++) {
-            v[m] = _fold2(v[m], v[m + 4], _scale(beta, mulmod(xInv, c.muInv[m], P)));
+    /// Each binary fold at +-y is ((a + b) + beta/y (a - b)) / 2; the three
+    /// halvings are one product by 1/8 at the end.
+    function _fold(uint256[8] memory v, uint256 xInv, uint256 beta, uint256[8] memory muInv)
+        private
+        pure
+        returns (uint256 r)
+    {
+        assembly {
+            /// 2 x the binary fold of a, b with w = beta/y.
+            function fold2(a, b, w) -> f {
+                let a0 := and(a, LO)
+                let a1 := shr(128, a)
+                let b0 := and(b, LO)
+                let b1 := shr(128, b)
+                let w0 := and(w, LO)
+                let w1 := shr(128, w)
+                // a - b, unreduced: below 2^65.
+                let d0 := add(a0, sub(P, b0))
+                let d1 := add(a1, sub(P, b1))
+                f := or(
+                    addmod(add(add(a0, b0), mul(w0, d0)), mul(NONRESIDUE, mul(w1, d1)), P),
+                    shl(128, addmod(add(add(a1, b1), mul(w0, d1)), mul(w1, d0), P))
+                )
+            }
+            function scale(a, s) -> f {
+                f := or(mulmod(and(a, LO), s, P), shl(128, mulmod(shr(128, a), s, P)))
+            }
+            function square(a) -> f {
+                let a0 := and(a, LO)
+                let a1 := shr(128, a)
+                f := or(addmod(mul(a0, a0), mul(NONRESIDUE, mul(a1, a1)), P), shl(128, mulmod(add(a0, a0), a1, P)))
+            }
+            for { let m := 0 } lt(m, 4) { m := add(m, 1) } {
+                let at := add(v, shl(5, m))
+                let w := scale(beta, mulmod(xInv, mload(add(muInv, shl(5, m))), P))
+                mstore(at, fold2(mload(at), mload(add(at, 128)), w))
+            }
+            beta := square(beta)
+            xInv := mulmod(xInv, xInv, P)
+            for { let m := 0 } lt(m, 2) { m := add(m, 1) } {
+                let at := add(v, shl(5, m))
+                let w := scale(beta, mulmod(xInv, mload(add(muInv, shl(6, m))), P))
+                mstore(at, fold2(mload(at), mload(add(at, 64)), w))
+            }
+            r := fold2(mload(v), mload(add(v, 32)), scale(square(beta), mulmod(xInv, xInv, P)))
+            r := scale(r, INV8)
         }
-        beta = _mul(beta, beta);
-        xInv = mulmod(xInv, xInv, P);
-        for (uint256 m = 0; m < 2; m++) {
-            v[m] = _fold2(v[m], v[m + 2], _scale(beta, mulmod(xInv, c.muInv[2 * m], P)));
-        }
-        return _fold2(v[0], v[1], _scale(_mul(beta, beta), mulmod(xInv, xInv, P)));
     }
 
-    /// The remainder polynomial at a base-field point, by Horner's rule.
-    function _remainderAt(uint256 base, Layout memory l, uint256 x) private pure returns (uint256 acc) {
-        for (uint256 k = 1 << l.logRem; k > 0;) {
-            k--;
-            acc = _add(_scale(acc, x), _rdExt(base, l.remOff + 16 * k));
+    /// The remainder polynomial at a base-field point, by Horner's rule
+    /// (each step's product is below 2^128: one reduction).
+    function _remainderAt(uint256[] memory rem, uint256 x) private pure returns (uint256 acc) {
+        assembly {
+            let a0 := 0
+            let a1 := 0
+            for { let at := add(rem, shl(5, mload(rem))) } gt(at, rem) { at := sub(at, 32) } {
+                let r := mload(at)
+                a0 := addmod(mul(a0, x), and(r, LO), P)
+                a1 := addmod(mul(a1, x), shr(128, r), P)
+            }
+            acc := or(a0, shl(128, a1))
         }
     }
 }
