@@ -32,9 +32,9 @@ const { SYSTEMS, listProofs, proofPatterns, proofPaths, releaseCurve } = require
 const { connect, withDeadline, walletFromKey, artifact, readDeployment } = require('./lib/eth.cjs');
 
 const NAME = 'attest-proofs';
-// Receipts must arrive within this budget, inside phasestream's 180 s phase
+// Receipts must arrive within this budget, inside phasestream's 120 s phase
 // timeout; a local chain mines at once, a public one within seconds.
-const CHAIN_TIMEOUT_MS = 60000;
+const CHAIN_TIMEOUT_MS = 30000;
 const RECEIPT_BUDGET_MS = Number(process.env.ATTEST_RECEIPT_TIMEOUT_MS || 90000);
 
 function explorerSuffix(txHash) {

@@ -46,9 +46,9 @@ const STATEMENTS = [
 // The parameter set the pipeline proves with (`stark prove --params`).
 const PARAMS = 2;
 // One eth_estimateGas of a 2^12-step set-2 proof takes ganache ~8 s.
-const CHAIN_TIMEOUT_MS = 60000;
+const CHAIN_TIMEOUT_MS = 40000;
 
-// Limits per call, below the phases' timeouts (generate 60 s, verify 90 s),
+// Limits per call, below the phases' timeouts (generate 60 s, verify 60 s),
 // so a stuck tool ends with a message rather than the phase being killed.
 const PROVE_TIMEOUT_MS = 45000;
 const VERIFY_TIMEOUT_MS = 10000;

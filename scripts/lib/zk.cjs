@@ -107,7 +107,9 @@ function contractArtifact(contractName, base = null) {
   if (base) return path.join(base, 'contracts', `${contractName}.json`);
   const full = path.join(SETUP_DIR, 'contracts', `${contractName}.json`);
   const early = path.join(BASE_DIR, 'contracts', `${contractName}.json`);
-  return fs.existsSync(full) || !fs.existsSync(early) ? full : early;
+  // A full setup left from other sources (an edited contract, before
+  // zk-setup has run again) must not shadow the current base's contracts.
+  return (fs.existsSync(full) && setupCurrent()) || !fs.existsSync(early) ? full : early;
 }
 
 // The deployable name of a circuit's verifier, e.g. MerkleMembershipPlonkVerifier.

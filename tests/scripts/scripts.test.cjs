@@ -22,7 +22,7 @@ const SCRIPTS = path.join(TOP, 'scripts');
 const { rpc } = require(path.join(SCRIPTS, 'lib', 'eth.cjs'));
 
 const CIRCUITS = ['poseidon_preimage', 'merkle_membership', 'eddsa_signature'];
-const PHASE_TIMEOUT_S = { generating: 60, verifying: 90, attesting: 180 };
+const PHASE_TIMEOUT_S = { generating: 60, verifying: 60, attesting: 120 };
 // Variables that would point the scripts at some other chain.
 const CHAIN_VARS = ['RPC_URL', 'CHAIN_ID', 'PRIVATE_KEY', 'ATTESTOR_ADDRESS', 'DEPLOYMENT_FILE', 'EXPLORER_TX_URL'];
 
