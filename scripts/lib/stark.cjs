@@ -151,9 +151,11 @@ const starkSystem = {
       throw new Error(`${name}: proving failed: ${toolReason(r)}`);
     }
     const { output } = JSON.parse(fs.readFileSync(files.public, 'utf8'));
-    const security = /(\d+)-bit security/.exec(r.stdout);
+    // "N-bit security, M bits provable": the conjectured and the provable
+    // level (docs/stark.md), both said.
+    const security = /(\d+)-bit security, (\d+) bits provable/.exec(r.stdout);
     const size = fs.statSync(files.proof).size;
-    note(`proved: output ${output}, ${size} bytes${security ? `, ${security[1]}-bit security` : ''}`);
+    note(`proved: output ${output}, ${size} bytes${security ? `, ${security[1]} bits of conjectured security, ${security[2]} provable` : ''}`);
   },
 
   async prepareVerifying(say) {

@@ -426,6 +426,8 @@ function assertStarkGenerated(r, dir) {
   assert.deepEqual(collected, STARK_NAMES.map((n) => `${n}_stark_proof.ub`), `the rule collects exactly the three names:\n${r.stdout}`);
   for (const name of STARK_NAMES) {
     assert.ok(r.lines.some((l) => new RegExp(`^✓ ${name}_stark_proof\\.ub \\(\\d+\\.\\d s\\)$`).test(l)), `announcement of ${name}`);
+    // Set 2: the line says both levels, and the provable one is 100 bits.
+    assert.ok(r.lines.some((l) => new RegExp(`^${name}: proved: output [0-9a-f]{32}, \\d+ bytes, 1\\d\\d bits of conjectured security, 100 provable$`).test(l)), `${name}: proved line:\n${r.stdout}`);
     assert.equal(fs.readFileSync(starkProof(dir, name)).subarray(0, 4).toString(), 'PSTK', `${name}: a proof file`);
     const st = starkStatement(dir, name);
     assert.equal(st.steps, STARK_STEPS[name], `${name}: statement length`);
