@@ -15,6 +15,11 @@
 // set of files, same hashes): an entry that does not match is removed and
 // the caller builds instead. The cache is an optimisation only: any error
 // reading or writing it is reported and ignored.
+//
+// Bounded: each edit of a contract or circuit makes a new key, and a setup
+// entry is ~56 MB, so storing an entry removes all but the KEEP most recently
+// used entries of its kind (fetch marks an entry used). A clone that is
+// copying an entry as it goes fails its verification and builds instead.
 
 const fs = require('fs');
 const path = require('path');
@@ -55,6 +60,8 @@ function hashTree(dir, skip = new Set()) {
   return out;
 }
 
+const KEEP = 3;
+
 function entryDir(kind, key) {
   const r = root();
   return r ? path.join(r, `${kind}-${key}`) : null;
@@ -87,6 +94,8 @@ function fetch(kind, key, dest, say = () => {}) {
       say(`copy of cache entry ${dir} does not verify: building instead`);
       return null;
     }
+    const now = new Date();
+    fs.utimesSync(dir, now, now);
     return manifest.meta || {};
   } catch (e) {
     say(`cache entry ${dir} unusable (${e.message}): building instead`);
@@ -110,7 +119,30 @@ function store(kind, key, src, meta, say = () => {}) {
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     if (!fs.existsSync(dir)) say(`could not cache in ${dir} (${e.message}); carrying on`);
+    return;
+  }
+  prune(kind, dir, say);
+}
+
+// Remove the entries of `kind` but the KEEP most recently used; `kept` (the
+// entry just stored) stays whatever its time.
+function prune(kind, kept, say) {
+  const r = path.dirname(kept);
+  try {
+    const entries = fs
+      .readdirSync(r)
+      .filter((n) => n.startsWith(`${kind}-`) && !n.includes('.tmp-'))
+      .map((n) => path.join(r, n))
+      .filter((d) => d !== kept)
+      .map((d) => ({ d, used: fs.statSync(d).mtimeMs }))
+      .sort((a, b) => b.used - a.used);
+    for (const { d } of entries.slice(KEEP - 1)) {
+      fs.rmSync(d, { recursive: true, force: true });
+      say(`removed the cache entry ${d} (used least recently; ${KEEP} of each kind are kept)`);
+    }
+  } catch (e) {
+    say(`could not prune the cache in ${r} (${e.message}); carrying on`);
   }
 }
 
-module.exports = { root, entryDir, sha256File, hashTree, fetch, store };
+module.exports = { KEEP, root, entryDir, sha256File, hashTree, fetch, store };

@@ -208,6 +208,37 @@ test('zk-setup never uses a cache entry whose files do not match its manifest: i
   assert.match(r.stdout, /contracts for stark: from the cache, verified/);
 });
 
+test('the per-machine cache keeps the three most recently used entries of each kind and removes the others', () => {
+  const zkcache = require(path.join(SCRIPTS, 'lib', 'zkcache.cjs'));
+  const cache = path.join(tmp, 'cache-prune');
+  const src = path.join(tmp, 'cache-prune-src');
+  fs.mkdirSync(src, { recursive: true });
+  fs.writeFileSync(path.join(src, 'file'), 'contents');
+  const saved = process.env.ZK_CACHE_DIR;
+  process.env.ZK_CACHE_DIR = cache;
+  try {
+    const said = [];
+    const say = (m) => said.push(m);
+    zkcache.store('other', 'k0', src, {}, say);
+    // Three entries, k1 the least recently used.
+    for (const [i, key] of ['k1', 'k2', 'k3'].entries()) {
+      zkcache.store('setup', key, src, {}, say);
+      const t = new Date(Date.now() - (10 - i) * 60000);
+      fs.utimesSync(zkcache.entryDir('setup', key), t, t);
+    }
+    assert.equal(zkcache.KEEP, 3);
+    assert.deepEqual(fs.readdirSync(cache).sort(), ['other-k0', 'setup-k1', 'setup-k2', 'setup-k3']);
+    // Using k1 makes it the most recent; a fourth entry then removes k2.
+    assert.deepEqual(zkcache.fetch('setup', 'k1', path.join(tmp, 'cache-prune-dest'), say), {});
+    zkcache.store('setup', 'k4', src, {}, say);
+    assert.deepEqual(fs.readdirSync(cache).sort(), ['other-k0', 'setup-k1', 'setup-k3', 'setup-k4']);
+    assert.ok(said.some((m) => m.startsWith(`removed the cache entry ${zkcache.entryDir('setup', 'k2')} `)), said.join('\n'));
+  } finally {
+    if (saved === undefined) delete process.env.ZK_CACHE_DIR;
+    else process.env.ZK_CACHE_DIR = saved;
+  }
+});
+
 test('before the setup is complete: the chain deploys what stark needs, groth16 is refused with how far the setup is, and deploy-snark makes it ready', async () => {
   const zkDir = path.join(tmp, 'zk-early');
   const ready = path.join(tmp, 'readiness.json');
