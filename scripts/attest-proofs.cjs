@@ -54,7 +54,10 @@ function attestorAddress(deployment) {
 // verification decides and prices the transaction; a STARK verification
 // takes the local chain seconds, so it is not also run as an eth_call
 // first. ganache's failed estimate carries no revert data, so only then is
-// the call made, to learn why.
+// the call made, to learn why. The Attestor also says NotVerified when the
+// verification ran out of gas, so a NotVerified is checked against the
+// verifier itself: one that accepts the proof alone means the attestation
+// does not fit the gas the chain allows, which is an error, not a rejection.
 async function attestationGas(attestor, call, label) {
   try {
     return await attestor.attestVerified.estimateGas(call.address, call.data, label);
@@ -67,8 +70,21 @@ async function attestationGas(attestor, call, label) {
         e = why;
       }
     }
-    if (e.revert && e.revert.name === 'NotVerified') return null;
-    throw e;
+    if (!e.revert || e.revert.name !== 'NotVerified') throw e;
+    if (await verifierAccepts(attestor.runner.provider, call)) {
+      throw new Error(`${label}: its verifier ${call.address} accepts the proof, but attesting it runs out of the gas the chain allows`);
+    }
+    return null;
+  }
+}
+
+// Whether the verifier, called alone with all the gas an eth_call gets,
+// returns true.
+async function verifierAccepts(provider, call) {
+  try {
+    return BigInt(await provider.call({ to: call.address, data: call.data })) === 1n;
+  } catch {
+    return false;
   }
 }
 

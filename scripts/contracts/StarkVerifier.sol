@@ -794,7 +794,7 @@ contract StarkVerifier {
 
     /// fri_verify_query(): every layer, then the remainder. x is the query's
     /// point in layer 0; in layer k it is x^(8^k), and the opened leaf's
-    /// coset starts leafAt x^(8^k) mu^(-slot).
+    /// coset starts at x^(8^k) mu^(-slot).
     function _checkFri(
         Ctx memory c,
         Layout memory l,
@@ -823,7 +823,7 @@ contract StarkVerifier {
         if (_remainderAt(c.rem, x) != value) revert Rejected(BAD_REMAINDER);
     }
 
-    /// Layer k's leaf leafAt calldata `leafAt` opens leafAt j; its 8 values go to v.
+    /// Layer k's leaf at calldata `leafAt` opens at j; its 8 values go to v.
     function _openFriLayer(Ctx memory c, uint256 k, uint256 leafAt, uint256 depth, uint256 j, uint256[8] memory v)
         private
         view

@@ -13,26 +13,40 @@
 // verification is millions of instructions (2.6 M for a 102-query proof of
 // 2^10 steps): measured in-process, eth_call 4.7 s -> 2.6 s and mining the
 // same call as a transaction 5.0 s -> 2.3 s. Contracts' console.log calls
-// still cost their gas; ganache just stops printing them.
+// still cost their gas; ganache just stops printing them, and with the
+// console.log hooks goes the "ganache:vm:tx:step" event of its programmatic
+// API, which they also emit (nothing here subscribes to it).
 //
 // The hooks are recognised by their code (ganache's bundle names nothing
 // else after them). Listeners that serve an RPC the pipeline calls stay:
 // eth_estimateGas's instruction collector, debug_traceTransaction's tracer.
-// The first hook dropped is reported on stderr (the chain's log), so a
-// ganache that no longer matches shows as a missing line, not a silent
-// slowdown; tests/scripts checks the line.
+// Each kind of hook is reported on stderr (the chain's log) the first time
+// one is dropped, so a ganache that no longer matches shows as a missing
+// line, not a silent slowdown; tests/scripts checks both lines once the
+// chain has mined.
 
 const { EventEmitter } = require('events');
 
-const UNUSED_HOOK = /maybeGetLogs|"SSTORE"===/;
+// Each unused hook, by what its code calls.
+const UNUSED_HOOKS = [
+  { what: 'console.log', code: /maybeGetLogs/ },
+  { what: 'storage-range', code: /"SSTORE"===/ },
+];
 
 const subscribe = EventEmitter.prototype.on;
-let dropped = 0;
+const reported = new Set();
 
 EventEmitter.prototype.on = function on(name, listener) {
-  if (name === 'step' && typeof listener === 'function' && UNUSED_HOOK.test(listener.toString())) {
-    if (dropped++ === 0) process.stderr.write('ganache-lean: per-instruction console.log and storage-range hooks dropped\n');
-    return this;
+  if (name === 'step' && typeof listener === 'function') {
+    const code = listener.toString();
+    const hook = UNUSED_HOOKS.find((h) => h.code.test(code));
+    if (hook) {
+      if (!reported.has(hook.what)) {
+        reported.add(hook.what);
+        process.stderr.write(`ganache-lean: dropped the per-instruction ${hook.what} hook\n`);
+      }
+      return this;
+    }
   }
   return subscribe.call(this, name, listener);
 };

@@ -94,8 +94,7 @@ function fetch(kind, key, dest, say = () => {}) {
       say(`copy of cache entry ${dir} does not verify: building instead`);
       return null;
     }
-    const now = new Date();
-    fs.utimesSync(dir, now, now);
+    touch(dir);
     return manifest.meta || {};
   } catch (e) {
     say(`cache entry ${dir} unusable (${e.message}): building instead`);
@@ -103,10 +102,26 @@ function fetch(kind, key, dest, say = () => {}) {
   }
 }
 
-// Store a copy of src as entry <kind>-<key> (kept if one exists already).
+// Mark an entry used (prune keeps the most recently used). Best effort: a
+// cache shared with other users may not let us set its times.
+function touch(dir) {
+  try {
+    const now = new Date();
+    fs.utimesSync(dir, now, now);
+  } catch {
+    // An entry that stays old may be pruned sooner; nothing else changes.
+  }
+}
+
+// Store a copy of src as entry <kind>-<key> (kept, and marked used, if one
+// exists already).
 function store(kind, key, src, meta, say = () => {}) {
   const dir = entryDir(kind, key);
-  if (!dir || fs.existsSync(dir)) return;
+  if (!dir) return;
+  if (fs.existsSync(dir)) {
+    touch(dir);
+    return;
+  }
   const tmp = `${dir}.tmp-${process.pid}`;
   try {
     fs.mkdirSync(path.dirname(dir), { recursive: true });
