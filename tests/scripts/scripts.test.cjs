@@ -799,6 +799,27 @@ function readLe64(buf, off) {
   return v;
 }
 
+// The top sibling of the last query's trace, chunks and first FRI layer
+// paths, flipped. By the last query, earlier paths have reached every node
+// just below the root, so these hit the StarkVerifier's memo of verified
+// top nodes (a node seen before with the same hash, but a sibling above it
+// that differs): the contract must rehash, as the C verifier does, and
+// reject.
+function starkTopSiblingFlips(honest, logN, queries) {
+  const { regions } = starkRegions(logN, queries);
+  const logLde = logN + 3;
+  const top = {
+    'trace path': regions['last trace path'] + 32 * (logLde - 1),
+    'chunks path': regions['last chunks path'] + 32 * (logLde - 1),
+    'FRI path': regions['last FRI path'] + 32 * (logLde - 3 - 1),
+  };
+  return Object.entries(top).map(([path_, off]) => {
+    const bytes = Buffer.from(honest.bytes);
+    bytes[off + 7] ^= 0x01;
+    return { what: `set ${honest.statement.params}: top sibling of the last query's ${path_} flipped`, bytes, statement: honest.statement };
+  });
+}
+
 // The corpus built from one honest proof: [{ what, bytes, statement }].
 function starkTamperings(honest, logN, queries) {
   const { regions, fieldElements } = starkRegions(logN, queries);
@@ -867,6 +888,7 @@ test('the StarkVerifier contract and the C verifier give identical verdicts on o
   const corpus = proofs.map((h) => ({ what: `honest ${h.statement.steps} steps, set ${h.statement.params}`, bytes: h.bytes, statement: h.statement, honest: true }));
   corpus.push(...starkTamperings(proofs[0], 6, 28));
   corpus.push(...starkTamperings(proofs[3], 6, 102).filter((_, i) => i % 4 === 0));
+  corpus.push(...starkTopSiblingFlips(proofs[0], 6, 28), ...starkTopSiblingFlips(proofs[3], 6, 102));
   const { provider } = await connect(chainEnv.RPC_URL);
   const mismatches = [];
   let valid = 0;
