@@ -375,6 +375,14 @@ class Stack(Workspace):
     def port(self):
         return self.nginx.port
 
+    def restart_nginx(self):
+        """A new nginx on the same port, after a test stopped the last one;
+        close() stops it too."""
+        n = Nginx(self.tmp, self.ps.socket, port=self.nginx.port)
+        self.nginxes.append(n)
+        self.nginx = n
+        return n
+
     @property
     def prefix(self):
         return self.ps.prefix
