@@ -47,35 +47,40 @@ function attestorAddress(deployment) {
   return process.env.ATTESTOR_ADDRESS || deployment.attestor;
 }
 
-// The gas limit of attesting `call`: Attestor.attestVerified's
-// eth_estimateGas, which runs the verification. null when the verifier
-// rejects the proof (the Attestor reverts with NotVerified): such a proof is
-// reported instead of sent. Any other failure is thrown. One run of the
-// verification decides and prices the transaction; a STARK verification
-// takes the local chain seconds, so it is not also run as an eth_call
-// first. ganache's failed estimate carries no revert data, so only then is
-// the call made, to learn why. The Attestor also says NotVerified when the
-// verification ran out of gas, so a NotVerified is checked against the
-// verifier itself: one that accepts the proof alone means the attestation
-// does not fit the gas the chain allows, which is an error, not a rejection.
-async function attestationGas(attestor, call, label) {
+// What attesting `call` takes: { gasLimit } from Attestor.attestVerified's
+// eth_estimateGas, which runs the verification; { rejected } when the
+// verifier rejects the proof (the Attestor reverts with NotVerified), which
+// is reported instead of sent; { overLimit } when the verifier accepts it
+// but the attestation does not fit blockGasLimit, which is also reported
+// instead of sent (a transaction above the block gas limit cannot be
+// mined). Any other failure is thrown. One run of the verification decides
+// and prices the transaction; a STARK verification takes the local chain
+// seconds, so it is not also run as an eth_call first.
+//
+// How a chain says "does not fit" varies: ganache estimates above its
+// block gas limit; a node that caps its estimate fails it without revert
+// data, and the call (which gets more gas) succeeds; the Attestor says
+// NotVerified when the verification itself runs out of gas, so a
+// NotVerified is checked against the verifier alone.
+async function attestationGas(attestor, call, label, blockGasLimit) {
+  let e;
   try {
-    return await attestor.attestVerified.estimateGas(call.address, call.data, label);
-  } catch (e) {
-    if (e.code !== 'CALL_EXCEPTION') throw e;
-    if (!e.revert) {
-      try {
-        await attestor.attestVerified.staticCall(call.address, call.data, label);
-      } catch (why) {
-        e = why;
-      }
-    }
-    if (!e.revert || e.revert.name !== 'NotVerified') throw e;
-    if (await verifierAccepts(attestor.runner.provider, call)) {
-      throw new Error(`${label}: its verifier ${call.address} accepts the proof, but attesting it runs out of the gas the chain allows`);
-    }
-    return null;
+    const gasLimit = await attestor.attestVerified.estimateGas(call.address, call.data, label);
+    return gasLimit > blockGasLimit ? { overLimit: true } : { gasLimit };
+  } catch (err) {
+    if (err.code !== 'CALL_EXCEPTION') throw err;
+    e = err;
   }
+  if (!e.revert) {
+    try {
+      await attestor.attestVerified.staticCall(call.address, call.data, label);
+      return { overLimit: true };
+    } catch (why) {
+      e = why;
+    }
+  }
+  if (!e.revert || e.revert.name !== 'NotVerified') throw e;
+  return (await verifierAccepts(attestor.runner.provider, call)) ? { overLimit: true } : { rejected: true };
 }
 
 // Whether the verifier, called alone with all the gas an eth_call gets,
@@ -116,6 +121,7 @@ async function main() {
     const wallet = walletFromKey(process.env.PRIVATE_KEY, provider);
     const attestor = new ethers.Contract(address, artifact('Attestor').abi, wallet);
     say(`Attesting ${proofs.length} proofs with Attestor ${address} on chain ${chainId} from ${wallet.address}`);
+    const { gasLimit: blockGasLimit } = await provider.getBlock('latest');
 
     // Send every transaction first, with consecutive nonces, so that a slow
     // chain mines them together; then wait for the receipts.
@@ -123,6 +129,7 @@ async function main() {
     const sent = [];
     let rejected = 0;
     let already = 0;
+    let overLimits = 0;
     for (const p of proofs) {
       const call = await SYSTEMS[p.type].verifyCall(p.name, proofPaths(workdir, p.name, p.type), deployment);
       const proofHash = await attestor.proofHashOf(call.address, call.data);
@@ -133,8 +140,13 @@ async function main() {
         continue;
       }
       const label = `${process.env.SESSION_ID || 'local'}/${p.file}`;
-      const gasLimit = await attestationGas(attestor, call, label);
-      if (gasLimit === null) {
+      const { gasLimit, overLimit } = await attestationGas(attestor, call, label, blockGasLimit);
+      if (overLimit) {
+        warn(`${NAME}: not attested: ${p.file}: its verifier ${call.address} accepts it, but attesting it takes more gas than a block of this chain holds (${blockGasLimit})`);
+        overLimits++;
+        continue;
+      }
+      if (!gasLimit) {
         say(`Not attested: ${p.file}: rejected by its verifier ${call.address}`);
         rejected++;
         continue;
@@ -160,8 +172,9 @@ async function main() {
         failures++;
       }
     }
-    say(`${sent.length - failures} proofs attested, ${already} already attested, ${rejected} rejected`);
-    return failures || rejected ? 1 : 0;
+    const over = overLimits ? `, ${overLimits} over the gas limit` : '';
+    say(`${sent.length - failures} proofs attested, ${already} already attested, ${rejected} rejected${over}`);
+    return failures || rejected || overLimits ? 1 : 0;
   } finally {
     provider.destroy();
     await releaseCurve();

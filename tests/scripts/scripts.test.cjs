@@ -630,6 +630,34 @@ test('attest reports a stark proof its verifier rejects as not attested, sends n
   assert.equal(await rpc(chainEnv.RPC_URL, 'eth_blockNumber', []), before, 'no block mined');
 });
 
+// A chain whose blocks hold less gas than one STARK attestation (5.0-9.8 M
+// charged here) but every deployment: the verifier accepts the proofs, and
+// attest says that attesting them does not fit instead of calling them
+// rejected or sending a transaction that cannot be mined.
+test('attest on a chain with blocks too small for a stark attestation reports each proof as over the gas limit, not rejected, and sends nothing', async () => {
+  const dir = path.join(tmp, 'chain-small-blocks');
+  const env = { ...baseEnv(), CHAIN_BLOCK_GAS_LIMIT: '4000000' };
+  let r = await run('chain', ['start', dir, String(await freePort())], env, 120);
+  try {
+    assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
+    const smallEnv = readEnvFile(path.join(dir, 'chain.env'));
+    const block = await rpc(smallEnv.RPC_URL, 'eth_getBlockByNumber', ['latest', false]);
+    assert.equal(Number(block.gasLimit), 4000000, 'the chain took CHAIN_BLOCK_GAS_LIMIT');
+    const deployment = JSON.parse(fs.readFileSync(smallEnv.DEPLOYMENT_FILE, 'utf8'));
+    const before = await rpc(smallEnv.RPC_URL, 'eth_blockNumber', []);
+    r = await run('attest-proofs.cjs', [], phaseEnv(copyWorkdir(work.stark, 'attest-small-blocks'), 'stark', smallEnv), PHASE_TIMEOUT_S.attesting);
+    assert.equal(r.code, 1, `${r.stdout}${r.stderr}`);
+    for (const name of ['hash_chain_128', 'hash_chain_1024', 'hash_chain_4096']) {
+      assert.ok(r.stderr.includes(`attest-proofs: not attested: ${name}_stark_proof.ub: its verifier ${deployment.starkVerifier} accepts it, but attesting it takes more gas than a block of this chain holds (4000000)`), `${name}:\n${r.stderr}`);
+    }
+    assert.ok(!r.lines.some((l) => l.startsWith('Transaction sent: ') || l.startsWith('Not attested: ')), r.stdout);
+    assert.equal(r.lines[r.lines.length - 1], '0 proofs attested, 0 already attested, 0 rejected, 3 over the gas limit');
+    assert.equal(await rpc(smallEnv.RPC_URL, 'eth_blockNumber', []), before, 'no block mined');
+  } finally {
+    await run('chain', ['stop', dir], baseEnv(), 30);
+  }
+});
+
 // ---- the local explorer (scripts/explorer) ----
 
 // Starts the explorer on a free port with env; resolves to { get(hash),
