@@ -104,8 +104,9 @@ static void http_drop_slow_client(struct http_current *c, size_t len)
     log_warn("dropped a client that did not read a %zu-byte answer within %d s", len, c->timeout_s);
 }
 
-/* Writes body in chunks, each with a send timeout no longer than what is
- * left of the request's deadline, which is checked between chunks. */
+/* Writes body in chunks, each with a send timeout of what is left of the
+ * request's deadline, which is checked between chunks: a client is given
+ * all of --request-timeout, however long, and dropped (and counted) at it. */
 static void http_put_body(FCGX_Request *req, const char *body, size_t len)
 {
     struct http_current *c = &http_current;
@@ -115,8 +116,6 @@ static void http_put_body(FCGX_Request *req, const char *body, size_t len)
             http_drop_slow_client(c, len);
             break;
         }
-        if (left > HTTP_IO_TIMEOUT_S * 1000LL)
-            left = HTTP_IO_TIMEOUT_S * 1000LL;
         struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
         setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
         size_t n = len - off < HTTP_WRITE_CHUNK ? len - off : HTTP_WRITE_CHUNK;

@@ -84,6 +84,12 @@ char *metrics_render(long queued, long running)
     counter(&b, "phasestream_http_clients_dropped_total",
             "Clients dropped for not reading an answer within --request-timeout.", "counter",
             metrics_get(METRIC_HTTP_DROPPED));
+    counter(&b, "phasestream_sse_clients_dropped_total",
+            "Event-stream clients dropped for reading nothing within --viewer-stall.", "counter",
+            metrics_get(METRIC_VIEWERS_DROPPED));
+    counter(&b, "phasestream_pattern_match_limit_total",
+            "Output lines a pattern gave up on at its match limit (counted as not matching).",
+            "counter", metrics_get(METRIC_MATCH_LIMITED));
     counter(&b, "phasestream_redis_up", "1 when Redis answered this scrape.", "gauge",
             queued >= 0 ? 1 : 0);
     if (queued >= 0) {

@@ -20,6 +20,8 @@ enum metric {
     METRIC_LINES_DROPPED,   /* output lines not stored (caps, Redis outage) */
     METRIC_HTTP_DROPPED,    /* clients dropped for reading an answer too slowly */
     METRIC_RESULTS_DROPPED, /* captures not collected: a results bound was hit */
+    METRIC_MATCH_LIMITED,   /* lines a pattern gave up on at its match limit */
+    METRIC_VIEWERS_DROPPED, /* SSE clients dropped for reading nothing (--viewer-stall) */
     METRIC_VIEWERS,         /* gauge: connected SSE clients */
     METRIC_RUNNING,         /* gauge: sessions running in this process */
     METRIC_COUNT

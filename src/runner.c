@@ -207,6 +207,8 @@ static void session_report_drops(struct session *s)
         }
         metrics_add(METRIC_RESULTS_DROPPED, now.values - s->drops.values);
     }
+    if (now.match_limit > s->drops.match_limit)
+        metrics_add(METRIC_MATCH_LIMITED, now.match_limit - s->drops.match_limit);
     if (now.match_limit > s->drops.match_limit && s->drops.match_limit == 0) {
         char *msg = xasprintf("A pattern of phase %s gave up on a line at its match limit (%d "
                               "steps); such lines count as not matching",

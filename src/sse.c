@@ -924,8 +924,9 @@ static void sse_tick(struct loop *l, void *arg)
     while (v) {
         struct viewer *next = v->all_next;
         if (v->blocked_since && now - v->blocked_since > stall) {
-            log_info("dropping a viewer of %s: it read nothing for %d s", v->feed->sid,
+            log_warn("dropped a viewer of %s: it read nothing for %d s", v->feed->sid,
                      s->cfg->viewer_stall);
+            metrics_add(METRIC_VIEWERS_DROPPED, 1);
             viewer_close(v);
         } else if (buf_used(&v->out) == 0 && now - v->last_write >= keepalive && !v->ending) {
             static const char comment[] = ": keepalive\n\n";

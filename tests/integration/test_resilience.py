@@ -441,6 +441,8 @@ class ViewersTest(unittest.TestCase):
                      request(n.port, "GET", "/api/workflow/metrics").body, timeout=10,
                      what="the slow viewer to be dropped")
             self.assertIn("read nothing for 2 s", a.read_log())
+            self.assertIn("phasestream_sse_clients_dropped_total 1\n",
+                          request(n.port, "GET", "/api/workflow/metrics").body)
             slow.close()
         finally:
             env.close()

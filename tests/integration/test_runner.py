@@ -3,8 +3,10 @@ queue, output hygiene, secrets, caps -- asserted on the stored events, the
 keys in Redis, and the processes left in /proc."""
 import json
 import os
+import shutil
 import signal
 import statistics
+import tempfile
 import time
 import unittest
 
@@ -453,6 +455,33 @@ class CapTest(unittest.TestCase):
             self.assertIn("phasestream_results_dropped_total 19000", metrics)
         finally:
             self.assertEqual(s.close(), 0)
+
+    def test_a_pattern_at_its_match_limit_is_said_once_and_counted_for_every_line(self):
+        # A rule whose pattern backtracks without end on the phase's lines:
+        # each such line gives up at the match limit and counts as not
+        # matching, the session says so once, and the metrics count every
+        # line.
+        d = tempfile.mkdtemp(prefix="ps-matchlimit-")
+        path = os.path.join(d, "evil.json")
+        with open(path, "w") as f:
+            json.dump({"proofTypes": ["evil"], "phases": [{
+                "name": "generating", "step": "Generating", "progress": [0, 100],
+                "command": ["/bin/sh", "-c", "for i in 1 2 3; do printf '%02000d!\\n' 0 | tr 0 a; "
+                            "done; echo aaa"],
+                "timeout": 10,
+                "extract": [{"pattern": "^(a+)+$", "count": "stats.evil"}]}]}, f)
+        s = Stack(path)
+        try:
+            ev = follow(s.port, create(s.port, "evil"), timeout=30)
+            self.assertEqual(ev[-1].type, "complete", ev[-1].data)
+            said = [m for m in messages(ev) if "gave up on a line at its match limit" in m]
+            self.assertEqual(len(said), 1, messages(ev))
+            self.assertEqual(ev[-1].data["stats"]["evil"], 1, "only the last line matched")
+            metrics = request(s.port, "GET", "/api/workflow/metrics").body
+            self.assertIn("phasestream_pattern_match_limit_total 3\n", metrics)
+        finally:
+            self.assertEqual(s.close(), 0)
+            shutil.rmtree(d, ignore_errors=True)
 
 
 class MissingCommandTest(unittest.TestCase):
