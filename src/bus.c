@@ -17,6 +17,7 @@
 #include "hash.h"
 #include "log.h"
 #include "loop.h"
+#include "store_schema.h"
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -291,7 +292,7 @@ static void bus_on_disconnect(const redisAsyncContext *ac, int status)
     bus_schedule_retry(c);
 }
 
-static void bus_auth_reply(redisAsyncContext *ac, void *reply, void *privdata)
+static void bus_hello_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
     (void)privdata;
     redisReply *r = reply;
@@ -348,18 +349,11 @@ static void bus_connect(struct bus_conn *c)
     redisAsyncSetConnectCallback(ac, bus_on_connect);
     redisAsyncSetDisconnectCallback(ac, bus_on_disconnect);
     /* Queued now, sent first once connected. */
-    if (a->password) {
-        const char *argv[] = {"AUTH", a->user ? a->user : a->password, a->password};
-        redisAsyncCommandArgv(ac, bus_auth_reply, NULL, a->user ? 3 : 2, argv, NULL);
-    }
-    const char *name[] = {"CLIENT", "SETNAME", "phasestream"};
-    redisAsyncCommandArgv(ac, bus_auth_reply, NULL, 3, name, NULL);
-    if (a->db && !c->subscriber) {
-        char db[16];
-        snprintf(db, sizeof(db), "%d", a->db);
-        const char *argv[] = {"SELECT", db};
-        redisAsyncCommandArgv(ac, bus_auth_reply, NULL, 2, argv, NULL);
-    }
+    struct store_hello h;
+    store_hello(a, c->subscriber, &h);
+    for (int i = 0; i < h.n; i++)
+        redisAsyncCommandArgv(ac, h.cmd[i].required ? bus_hello_reply : NULL, NULL, h.cmd[i].argc,
+                              h.cmd[i].argv, NULL);
     /* The first write event completes the connect; ask for it. */
     adapter_add_write(c);
 }

@@ -75,11 +75,8 @@ static void on_queue(void *arg, const char *data, size_t len)
 static void on_cancel(void *arg, const char *data, size_t len)
 {
     char sid[STORE_SID_MAX + 1];
-    if (!arg || len == 0 || len > STORE_SID_MAX)
-        return;
-    memcpy(sid, data, len);
-    sid[len] = '\0';
-    runners_cancel(arg, sid);
+    if (arg && store_cancel_parse(data, len, sid))
+        runners_cancel(arg, sid);
 }
 
 static void *loop_thread(void *arg)

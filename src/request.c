@@ -1,6 +1,7 @@
 /* request.c -- request parsing and validation: see request.h. */
 #include "request.h"
 #include "ident.h"
+#include "json_strict.h"
 
 #include <ctype.h>
 #include <json-c/json.h>
@@ -251,15 +252,14 @@ int request_parse_body(struct request *r, const char *content_type, const char *
         return apply_params(r, values, only, err, errlen);
     }
 
-    struct json_tokener *tok = json_tokener_new();
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    struct json_object *obj = json_tokener_parse_ex(tok, body, (int)len);
-    bool ok = obj && json_tokener_get_error(tok) == json_tokener_success &&
-              json_tokener_get_parse_end(tok) == len;
-    json_tokener_free(tok);
-    if (!ok || !json_object_is_type(obj, json_type_object)) {
+    char why[128];
+    struct json_object *obj = json_strict_parse(body, len, REQUEST_JSON_DEPTH, 0, why, sizeof(why));
+    if (!json_object_is_type(obj, json_type_object)) {
         json_object_put(obj);
-        snprintf(err, errlen, "the body is not a JSON object");
+        if (obj)
+            snprintf(err, errlen, "the body is not a JSON object");
+        else
+            snprintf(err, errlen, "the body is not JSON: %s", why);
         return 400;
     }
     struct json_object *pt;

@@ -25,9 +25,10 @@ enum route {
 
 enum method { METHOD_GET, METHOD_HEAD, METHOD_POST, METHOD_DELETE, METHOD_OTHER };
 
-#define REQUEST_SID_MAX   IDENT_SID_MAX
-#define REQUEST_TYPE_MAX  IDENT_NAME_MAX
-#define REQUEST_QUERY_MAX 4096
+#define REQUEST_SID_MAX    IDENT_SID_MAX
+#define REQUEST_TYPE_MAX   IDENT_NAME_MAX
+#define REQUEST_QUERY_MAX  4096
+#define REQUEST_JSON_DEPTH 8 /* a body is one flat object */
 
 struct request {
     enum method method;

@@ -127,39 +127,19 @@ static int store_connect(struct store *st)
         redisEnableKeepAlive(c); /* TCP only: it fails (and poisons c) on a unix socket */
     st->ctx = c;
 
-    if (a->password) {
-        const char *argv[] = {"AUTH", a->user ? a->user : a->password, a->password};
-        redisReply *r = store_call(st, a->user ? 3 : 2, argv, NULL);
+    struct store_hello h;
+    store_hello(a, false, &h);
+    for (int i = 0; i < h.n; i++) {
+        redisReply *r = store_call(st, h.cmd[i].argc, h.cmd[i].argv, NULL);
         if (!r)
             return STORE_DOWN;
-        if (r->type == REDIS_REPLY_ERROR) {
-            store_fail(st, "Redis AUTH failed: %s", r->str);
-            freeReplyObject(r);
-            return STORE_DOWN;
-        }
+        bool refused = r->type == REDIS_REPLY_ERROR && h.cmd[i].required;
+        if (refused)
+            store_fail(st, "Redis %s failed: %s", h.cmd[i].argv[0], r->str);
         freeReplyObject(r);
-    }
-    if (a->db) {
-        char db[16];
-        snprintf(db, sizeof(db), "%d", a->db);
-        const char *argv[] = {"SELECT", db};
-        redisReply *r = store_call(st, 2, argv, NULL);
-        if (!r)
+        if (refused)
             return STORE_DOWN;
-        if (r->type == REDIS_REPLY_ERROR) {
-            store_fail(st, "Redis SELECT %s failed: %s", db, r->str);
-            freeReplyObject(r);
-            return STORE_DOWN;
-        }
-        freeReplyObject(r);
     }
-    /* Named, so an operator (or a test) can tell phasestream's connections
-     * apart in CLIENT LIST. */
-    const char *name[] = {"CLIENT", "SETNAME", "phasestream"};
-    redisReply *r = store_call(st, 3, name, NULL);
-    if (!r)
-        return STORE_DOWN;
-    freeReplyObject(r);
     return store_load_scripts(st);
 }
 

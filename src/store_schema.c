@@ -298,6 +298,40 @@ bool store_entry_terminal(const struct store_entry *e)
            (e->type_len == 5 && memcmp(e->type, "error", 5) == 0);
 }
 
+void store_hello(const struct redis_addr *a, bool subscriber, struct store_hello *h)
+{
+    h->n = 0;
+    if (a->password) {
+        h->cmd[h->n].argc = 0;
+        h->cmd[h->n].argv[h->cmd[h->n].argc++] = "AUTH";
+        if (a->user)
+            h->cmd[h->n].argv[h->cmd[h->n].argc++] = a->user;
+        h->cmd[h->n].argv[h->cmd[h->n].argc++] = a->password;
+        h->cmd[h->n++].required = true;
+    }
+    if (a->db && !subscriber) {
+        snprintf(h->db, sizeof(h->db), "%d", a->db);
+        h->cmd[h->n].argc = 2;
+        h->cmd[h->n].argv[0] = "SELECT";
+        h->cmd[h->n].argv[1] = h->db;
+        h->cmd[h->n++].required = true;
+    }
+    h->cmd[h->n].argc = 3;
+    h->cmd[h->n].argv[0] = "CLIENT";
+    h->cmd[h->n].argv[1] = "SETNAME";
+    h->cmd[h->n].argv[2] = "phasestream";
+    h->cmd[h->n++].required = false;
+}
+
+bool store_cancel_parse(const char *data, size_t len, char *sid)
+{
+    if (len == 0 || len > STORE_SID_MAX || memchr(data, '\0', len))
+        return false;
+    memcpy(sid, data, len);
+    sid[len] = '\0';
+    return true;
+}
+
 bool store_notify_parse(const char *data, size_t len, uint64_t *id)
 {
     char num[24];

@@ -83,6 +83,27 @@ bool store_entry_terminal(const struct store_entry *e);
 
 /* A notify message: the id of the newest event. false if it is not one. */
 bool store_notify_parse(const char *data, size_t len, uint64_t *id);
+/* The commands that open a connection to Redis, in order: AUTH (with a
+ * password), SELECT (a database other than 0, but not on a subscriber:
+ * channels are not per database) and CLIENT SETNAME, so that an operator
+ * can tell phasestream's connections apart in CLIENT LIST. A refused AUTH
+ * or SELECT leaves the connection useless (required); a refused name does
+ * not. The arguments point into h. */
+struct redis_addr;
+struct store_hello {
+    struct {
+        int argc;
+        const char *argv[3];
+        bool required;
+    } cmd[3];
+    int n;
+    char db[16];
+};
+void store_hello(const struct redis_addr *a, bool subscriber, struct store_hello *h);
+
+/* A cancel message: the session id it names, into sid (STORE_SID_MAX + 1
+ * bytes). false if it is not one. */
+bool store_cancel_parse(const char *data, size_t len, char *sid);
 
 enum store_script {
     /* the synchronous face's (store.c), loaded on every connection */

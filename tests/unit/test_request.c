@@ -112,6 +112,11 @@ static void test_bodies(void **state)
     assert_int_equal(body(&r, "application/json", "{\"proofType\":\"a b\"}"), 400);
     assert_int_equal(body(&r, "application/json", "[]"), 400);
     assert_int_equal(body(&r, "application/json", "{\"proofType\":\"x\"} {"), 400);
+    /* A body as a file or a heredoc sends it, with its newline. */
+    assert_int_equal(body(&r, "application/json", "{\"proofType\":\"groth16\"}\r\n"), 0);
+    assert_string_equal(r.proof_type, "groth16");
+    /* One flat object: nesting stops at REQUEST_JSON_DEPTH. */
+    assert_int_equal(body(&r, "application/json", "{\"a\":[[[[[[[[[[1]]]]]]]]]]}"), 400);
     assert_int_equal(body(&r, "multipart/form-data", "x"), 400);
     /* json-c keeps the NUL; a reader that stops at it would see "groth16". */
     assert_int_equal(body(&r, "application/json", "{\"proofType\":\"groth16\\u0000\"}"), 400);

@@ -84,12 +84,51 @@ static void test_notify_messages_are_decimal_ids(void **state)
     assert_false(store_notify_parse("123456789012345678901234", 24, &id));
 }
 
+static void test_cancel_messages_are_session_ids(void **state)
+{
+    (void)state;
+    char sid[STORE_SID_MAX + 1];
+    assert_true(store_cancel_parse("abc", 3, sid));
+    assert_string_equal(sid, "abc");
+    assert_false(store_cancel_parse("", 0, sid));
+    assert_false(store_cancel_parse("a\0b", 3, sid));
+    char big[STORE_SID_MAX + 1];
+    memset(big, 'a', sizeof(big));
+    assert_false(store_cancel_parse(big, sizeof(big), sid));
+}
+
+static void test_a_connection_opens_with_auth_select_and_its_name(void **state)
+{
+    (void)state;
+    struct redis_addr a = {.host = "h", .port = 1, .user = "u", .password = "p", .db = 3};
+    struct store_hello h;
+    store_hello(&a, false, &h);
+    assert_int_equal(h.n, 3);
+    assert_int_equal(h.cmd[0].argc, 3);
+    assert_string_equal(h.cmd[0].argv[0], "AUTH");
+    assert_string_equal(h.cmd[0].argv[1], "u");
+    assert_string_equal(h.cmd[0].argv[2], "p");
+    assert_true(h.cmd[0].required);
+    assert_string_equal(h.cmd[1].argv[0], "SELECT");
+    assert_string_equal(h.cmd[1].argv[1], "3");
+    assert_true(h.cmd[1].required);
+    assert_string_equal(h.cmd[2].argv[2], "phasestream");
+    assert_false(h.cmd[2].required);
+    /* A subscriber does not SELECT; no password, no AUTH. */
+    a.user = a.password = NULL;
+    store_hello(&a, true, &h);
+    assert_int_equal(h.n, 1);
+    assert_string_equal(h.cmd[0].argv[0], "CLIENT");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_keys_carry_the_prefix_and_the_hash_tag),
             cmocka_unit_test(test_elements_parse_into_id_type_and_data),
             cmocka_unit_test(test_notify_messages_are_decimal_ids),
+            cmocka_unit_test(test_cancel_messages_are_session_ids),
+            cmocka_unit_test(test_a_connection_opens_with_auth_select_and_its_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
