@@ -50,12 +50,9 @@ static const char RETRY_LATER[] = "Retry-After: 2\r\n";
 
 static void redis_log_down(const struct store *st)
 {
-    static _Thread_local int64_t last;
-    int64_t now = loop_now();
-    if (last == 0 || now - last >= REDIS_LOG_EVERY_MS) {
-        last = now;
+    static _Thread_local long long last;
+    if (log_due(&last, loop_now(), REDIS_LOG_EVERY_MS))
         log_warn("answering 503: %s", store_error(st));
-    }
 }
 
 static void redis_unavailable(FCGX_Request *req, const struct store *st)
@@ -247,7 +244,7 @@ static void api_create(struct api *api, struct store *st, FCGX_Request *req, str
  * session's head (sse_admit): the same as the synchronous path's. */
 static void api_stream_answer(struct buf *out, enum sse_verdict v)
 {
-    static _Thread_local int64_t last_down; /* the loop's own rate */
+    static _Thread_local long long last_down; /* the loop's own rate */
     switch (v) {
     case SSE_VERDICT_STREAM:
         buf_appends(out, STREAM_HEADERS);
@@ -260,10 +257,8 @@ static void api_stream_answer(struct buf *out, enum sse_verdict v)
         http_format(out, 204, NULL, NULL, NULL, 0);
         return;
     case SSE_VERDICT_UNAVAILABLE:
-        if (last_down == 0 || loop_now() - last_down >= REDIS_LOG_EVERY_MS) {
-            last_down = loop_now();
+        if (log_due(&last_down, loop_now(), REDIS_LOG_EVERY_MS))
             log_warn("answering 503 to a stream: the event loop has no Redis connection");
-        }
         http_format_error(out, 503, RETRY_LATER, REDIS_UNAVAILABLE);
         return;
     }

@@ -35,8 +35,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HTTP_IO_TIMEOUT_S 30
-#define HTTP_WRITE_CHUNK  (64 * 1024) /* the deadline is checked between chunks */
+#define HTTP_IO_TIMEOUT_S        30
+#define HTTP_ACCEPT_LOG_EVERY_MS 5000
+#define HTTP_WRITE_CHUNK         (64 * 1024) /* the deadline is checked between chunks */
 
 /* The request a thread is answering: its connection and the moment its
  * answer must be written by (--request-timeout after it was read). A
@@ -420,7 +421,9 @@ static void *http_thread(void *arg)
         int fd = accept4(h->listen_fd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE) {
-                log_error("accept: %s", strerror(errno));
+                static _Thread_local long long last;
+                if (log_due(&last, loop_now(), HTTP_ACCEPT_LOG_EVERY_MS))
+                    log_error("accept: %s (new connections wait in the backlog)", strerror(errno));
                 usleep(100000);
             }
             continue;

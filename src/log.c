@@ -49,3 +49,11 @@ void log_msg(enum log_level level, const char *fmt, ...)
     /* One write(2) per line keeps lines from different threads whole. */
     (void)!write(STDERR_FILENO, line, len);
 }
+
+bool log_due(long long *last, long long now, long long every_ms)
+{
+    if (*last != 0 && now - *last < every_ms)
+        return false;
+    *last = now;
+    return true;
+}
