@@ -1,5 +1,6 @@
 /* proc.c -- a phase's processes: see proc.h. */
 #include "proc.h"
+#include "log.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,6 +25,7 @@ void proc_init(void)
 /* ---- the leaders, and the children that are not ---- */
 
 #define PROC_MAX_CHILDREN 4096 /* looked at per sweep; the rest wait for the next */
+#define PROC_MAX_SWEEPS   64   /* of one session's escapees (a fork bomb could outrun them) */
 
 /* The live leaders (shims) this process forked, under proc_lock. */
 static pthread_mutex_t proc_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -138,21 +140,31 @@ static void proc_kill_tree(pid_t pid, int depth)
     kill(pid, SIGKILL);
 }
 
+/* Sweeps until one finds no escapee: the descendants a tree walk did not
+ * reach (beyond its bounds) are re-parented to this process when their
+ * ancestor dies, and so are the next sweep's children, as are the
+ * children beyond PROC_MAX_CHILDREN once those before them are gone. */
 int proc_end_escapees(const char *env_entry)
 {
     static pid_t kids[PROC_MAX_CHILDREN];
-    int killed = 0;
+    int killed = 0, round, sweeps = 0;
     pthread_mutex_lock(&proc_lock);
-    size_t n = proc_children(getpid(), kids, PROC_MAX_CHILDREN);
-    for (size_t i = 0; i < n; i++) {
-        if (proc_is_leader(kids[i]) || !proc_env_has(kids[i], env_entry))
-            continue;
-        proc_kill_tree(kids[i], 0);
-        while (waitpid(kids[i], NULL, 0) < 0 && errno == EINTR)
-            ;
-        killed++;
-    }
+    do {
+        round = 0;
+        size_t n = proc_children(getpid(), kids, PROC_MAX_CHILDREN);
+        for (size_t i = 0; i < n; i++) {
+            if (proc_is_leader(kids[i]) || !proc_env_has(kids[i], env_entry))
+                continue;
+            proc_kill_tree(kids[i], 0);
+            while (waitpid(kids[i], NULL, 0) < 0 && errno == EINTR)
+                ;
+            round++;
+        }
+        killed += round;
+    } while (round > 0 && ++sweeps < PROC_MAX_SWEEPS);
     pthread_mutex_unlock(&proc_lock);
+    if (round > 0)
+        log_warn("%s: still finding escaped processes after %d sweeps", env_entry, sweeps);
     return killed;
 }
 

@@ -225,6 +225,17 @@ class RunnerTest(unittest.TestCase):
         # And nothing of them left as a zombie of phasestream.
         wait_for(lambda: zombies_of(self.s.ps.pid) == [], timeout=5, what="no zombies")
 
+    def test_an_escaped_process_with_more_children_than_a_tree_walk_takes_is_ended_whole(self):
+        # 300 children: the walk ends 256 with their parent, and the others,
+        # re-parented to phasestream when it dies, in the next sweep.
+        sid = create(self.s.port, "escapewide")
+        ev = follow(self.s.port, sid, timeout=60)
+        self.assertEqual(ev[-1].type, "complete", ev[-1].data)
+        self.assertEqual(processes_with_env("PS_TEST_MARK=mark-" + sid), [])
+        self.assertTrue(any(m.endswith("that had left its process group were ended")
+                            for m in messages(ev)), messages(ev))
+        wait_for(lambda: zombies_of(self.s.ps.pid) == [], timeout=5, what="no zombies")
+
     def test_an_orphan_that_exits_on_its_own_is_reaped(self):
         # A process outside the group that ends by itself while its session
         # runs on: phasestream, its subreaper, collects it.
