@@ -2,11 +2,13 @@
 #include "extract.h"
 #include "alloc.h"
 #include "events.h"
+#include "hash.h"
 #include "pipeline.h"
 
 #include <ctype.h>
 #include <json-c/json.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,11 @@ struct seen {
     char *value;
 };
 
+/* The seen captures are found through an open-addressing index of twice
+ * their bound (never more than half full), so a unique rule costs a line
+ * one hash and a probe or two, not a scan of every capture seen. */
+#define SEEN_SLOTS (2 * EXTRACT_UNIQUE_MAX)
+
 struct extract {
     const struct pipeline *pipeline;
     char *proof_type;
@@ -24,7 +31,8 @@ struct extract {
     pcre2_match_context *mctx;
     struct seen *seen;
     size_t nseen;
-    size_t bytes; /* captured text kept in the results */
+    int *seen_slots; /* SEEN_SLOTS indexes into seen, -1 when free */
+    size_t bytes;    /* captured text kept in the results */
     struct extract_drops drops;
 };
 
@@ -57,6 +65,8 @@ struct extract *extract_new(const struct pipeline *p, const char *proof_type)
     pcre2_set_match_limit(x->mctx, EXTRACT_MATCH_LIMIT);
     pcre2_set_depth_limit(x->mctx, EXTRACT_DEPTH_LIMIT);
     x->seen = xcalloc(EXTRACT_UNIQUE_MAX, sizeof(*x->seen));
+    x->seen_slots = xmalloc(SEEN_SLOTS * sizeof(*x->seen_slots));
+    memset(x->seen_slots, 0xff, SEEN_SLOTS * sizeof(*x->seen_slots));
     return x;
 }
 
@@ -70,6 +80,7 @@ void extract_free(struct extract *x)
     for (size_t i = 0; i < x->nseen; i++)
         free(x->seen[i].value);
     free(x->seen);
+    free(x->seen_slots);
     free(x->proof_type);
     free(x);
 }
@@ -308,16 +319,20 @@ static struct json_object *template_fill(struct json_object *t, const char *line
 /* For unique rules: true the first time this capture is seen. */
 static bool unique_first(struct extract *x, const struct pipeline_rule *r, const char *value)
 {
-    for (size_t i = 0; i < x->nseen; i++)
-        if (x->seen[i].rule == r && strcmp(x->seen[i].value, value) == 0)
+    unsigned rule_hash = (unsigned)((uintptr_t)r >> 4) * 0x9e3779b9u;
+    size_t slot = (hash_string(value) ^ rule_hash) % SEEN_SLOTS;
+    for (; x->seen_slots[slot] >= 0; slot = (slot + 1) % SEEN_SLOTS) {
+        const struct seen *s = &x->seen[x->seen_slots[slot]];
+        if (s->rule == r && strcmp(s->value, value) == 0)
             return false;
+    }
     if (x->nseen >= EXTRACT_UNIQUE_MAX) {
         x->drops.values++; /* cannot tell whether it is new */
         return false;
     }
     x->seen[x->nseen].rule = r;
     x->seen[x->nseen].value = xstrdup(value);
-    x->nseen++;
+    x->seen_slots[slot] = (int)x->nseen++;
     return true;
 }
 

@@ -180,6 +180,32 @@ static void test_results_are_bounded_and_drops_counted(void **state)
     pipeline_free(p);
 }
 
+static void test_a_unique_rule_remembers_its_bound_of_captures(void **state)
+{
+    (void)state;
+    struct pipeline *p = load();
+    struct extract *x = extract_new(p, "groth16");
+    struct sink_log s = {0};
+    struct extract_drops d;
+    char line[64];
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < EXTRACT_UNIQUE_MAX; i++) {
+            snprintf(line, sizeof(line), "f%d_proof.json", i);
+            feed(x, p, line, &s);
+        }
+        /* The first pass: every value new, the results keep their bound.
+         * The second: every value seen, nothing more is dropped. */
+        extract_drops(x, &d);
+        assert_int_equal(d.values, EXTRACT_UNIQUE_MAX - EXTRACT_MAX_ITEMS);
+    }
+    feed(x, p, "f999999_proof.json", &s); /* past the bound: cannot tell */
+    feed(x, p, "f17_proof.json", &s);     /* seen */
+    extract_drops(x, &d);
+    assert_int_equal(d.values, EXTRACT_UNIQUE_MAX - EXTRACT_MAX_ITEMS + 1);
+    extract_free(x);
+    pipeline_free(p);
+}
+
 static void test_numbers_with_suffixes(void **state)
 {
     (void)state;
@@ -207,6 +233,7 @@ int main(void)
             cmocka_unit_test(test_every_action),
             cmocka_unit_test(test_a_catastrophic_pattern_is_bounded),
             cmocka_unit_test(test_results_are_bounded_and_drops_counted),
+            cmocka_unit_test(test_a_unique_rule_remembers_its_bound_of_captures),
             cmocka_unit_test(test_numbers_with_suffixes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
