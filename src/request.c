@@ -127,7 +127,8 @@ static int apply_params(struct request *r, char values[P_COUNT][REQUEST_QUERY_MA
     }
     if (seen[P_PROOF_TYPE]) {
         if (!proof_type_syntax(values[P_PROOF_TYPE], strlen(values[P_PROOF_TYPE]))) {
-            snprintf(err, errlen, "proofType must be 1 to 32 characters of A-Z, a-z, 0-9, _ and -");
+            snprintf(err, errlen, "proofType must be 1 to %d characters of A-Z, a-z, 0-9, _ and -",
+                     REQUEST_TYPE_MAX);
             return 400;
         }
         snprintf(r->proof_type, sizeof(r->proof_type), "%s", values[P_PROOF_TYPE]);
@@ -269,8 +270,9 @@ int request_parse_body(struct request *r, const char *content_type, const char *
             !proof_type_syntax(json_object_get_string(pt),
                                (size_t)json_object_get_string_len(pt))) {
             snprintf(err, errlen,
-                     "proofType must be a string of 1 to 32 characters of A-Z, "
-                     "a-z, 0-9, _ and -");
+                     "proofType must be a string of 1 to %d characters of A-Z, "
+                     "a-z, 0-9, _ and -",
+                     REQUEST_TYPE_MAX);
             rc = 400;
         } else {
             snprintf(r->proof_type, sizeof(r->proof_type), "%s", json_object_get_string(pt));
