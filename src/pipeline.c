@@ -26,6 +26,7 @@ struct vctx {
     const char *file;
     char *err;
     size_t errlen;
+    const struct pipeline *p; /* as far as it is parsed */
 };
 
 static int verr(struct vctx *v, const char *where, const char *fmt, ...)
@@ -267,6 +268,39 @@ static int parse_rule_pattern(struct vctx *v, const char *where, struct json_obj
     return 0;
 }
 
+/* The top-level fields of a WorkflowState (events.c, event_state_json).
+ * Results are merged into the state beside them, so a result may not take
+ * one of their names: a script's output would rewrite the session's own
+ * status, id or progress. */
+static const char *const state_fields[] = {
+        "sessionId",  "proofType",     "status", "phase", "currentStep",
+        "progress",   "queuePosition", "logs",   "error", "startTime",
+        "lastUpdate", "lastEventId",   NULL};
+
+static const char *state_field(const char *name, size_t len)
+{
+    for (const char *const *f = state_fields; *f; f++)
+        if (strlen(*f) == len && strncmp(name, *f, len) == 0)
+            return *f;
+    return NULL;
+}
+
+/* The state field a result path's first segment would take, or NULL; a
+ * {proofType} segment takes each proof type's name. */
+static const char *path_state_field(const struct pipeline *p, const char *path)
+{
+    size_t len = strcspn(path, ".");
+    if (len == 11 && strncmp(path, "{proofType}", 11) == 0) {
+        for (size_t i = 0; i < p->nproof_types; i++) {
+            const char *f = state_field(p->proof_types[i], strlen(p->proof_types[i]));
+            if (f)
+                return f;
+        }
+        return NULL;
+    }
+    return state_field(path, len);
+}
+
 /* A rule's result actions: append, count, set (as), progress, unique. */
 static int parse_rule_actions(struct vctx *v, const char *where, struct json_object *obj,
                               struct pipeline_rule *r)
@@ -276,9 +310,14 @@ static int parse_rule_actions(struct vctx *v, const char *where, struct json_obj
         get_string(v, where, obj, "set", false, &r->set_path) < 0)
         return -1;
     const char *paths[] = {r->append_path, r->count_path, r->set_path};
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         if (paths[i] && !path_ok(paths[i]))
             return verr(v, where, "\"%s\" is not a result path (dotted names)", paths[i]);
+        const char *field = paths[i] ? path_state_field(v->p, paths[i]) : NULL;
+        if (field)
+            return verr(v, where, "\"%s\" would take the state's own field \"%s\"", paths[i],
+                        field);
+    }
 
     char *as = NULL;
     if (get_string(v, where, obj, "as", false, &as) < 0)
@@ -689,8 +728,8 @@ static int parse_phases(struct vctx *v, struct pipeline *p, struct json_object *
 
 struct pipeline *pipeline_parse(const char *text, const char *path, char *err, size_t errlen)
 {
-    struct vctx v = {path, err, errlen};
     struct pipeline *p = xcalloc(1, sizeof(*p));
+    struct vctx v = {path, err, errlen, p};
 
     /* Absolute file path and directory, for resolving relative paths. */
     char *abs = realpath(path, NULL);
