@@ -106,28 +106,33 @@ static void emit_notice(struct session *s, const char *message)
     free(masked);
 }
 
-/* Before the terminal event: the session's processes that left its process
- * groups (setsid) and outlived their phase are ended (proc.h). */
-static void session_end_escapees(struct session *s)
+/* The session's processes that left its process groups (setsid) and
+ * outlived their phase are ended (proc.h): before the terminal event, which
+ * says so (tell), and once more when the runner lets go of the session,
+ * which may have ended without one (Redis refused it: ended or expired
+ * elsewhere). */
+static void session_end_escapees(struct session *s, bool tell)
 {
     char entry[STORE_SID_MAX + 16];
     snprintf(entry, sizeof(entry), "SESSION_ID=%s", s->claim.sid);
     int n = proc_end_escapees(entry);
     if (n == 0)
         return;
+    log_warn("session %s: ended %d process%s that had left the phase's process group", s->claim.sid,
+             n, n == 1 ? "" : "es");
+    if (!tell)
+        return;
     char *msg = xasprintf("%d process%s of this session that had left its process group %s "
                           "ended",
                           n, n == 1 ? "" : "es", n == 1 ? "was" : "were");
     emit_notice(s, msg);
     free(msg);
-    log_warn("session %s: ended %d process%s that had left the phase's process group", s->claim.sid,
-             n, n == 1 ? "" : "es");
 }
 
 /* The terminal error event; code_str NULL means the numeric code. */
 static void emit_error(struct session *s, const char *message, int code, const char *code_str)
 {
-    session_end_escapees(s);
+    session_end_escapees(s, true);
     char *masked = line_mask(&s->rules, message);
     outbox_push(&s->ob, "error",
                 event_error_json(masked, s->phase ? s->phase->name : NULL, code, code_str), "error",
@@ -139,7 +144,7 @@ static void emit_error(struct session *s, const char *message, int code, const c
 static void emit_complete(struct session *s)
 {
     static const char step[] = "Workflow complete!";
-    session_end_escapees(s);
+    session_end_escapees(s, true);
     emit_status(s, "complete", 100, step, false);
     char now[32];
     event_timestamp(now);
@@ -453,6 +458,7 @@ static void run_session(struct runner *r, const struct store_claim *claim)
     log_info("session %s (%s): running", claim->sid, claim->proof_type);
 
     session_phases(&s);
+    session_end_escapees(&s, false);
     /* The WORKDIR goes before the terminal event is written (it is only
      * queued so far), so whoever sees the end sees it gone. */
     if (s.workdir[0] && !s.cfg->keep_workdir)

@@ -495,6 +495,41 @@ class CapTest(unittest.TestCase):
             shutil.rmtree(d, ignore_errors=True)
 
 
+class EndedElsewhereTest(unittest.TestCase):
+    def test_a_session_ended_under_its_runner_leaves_no_escaped_process(self):
+        # Phase one leaves a process out of its group; during phase two the
+        # session's state goes (expired, or removed): Redis refuses the
+        # runner's next write, no terminal event is queued, and the runner
+        # lets go of the session, ending the escapee as it does.
+        d = tempfile.mkdtemp(prefix="ps-elsewhere-")
+        path = os.path.join(d, "p.json")
+        with open(path, "w") as f:
+            json.dump({"proofTypes": ["a"], "phases": [
+                {"name": "one", "step": "s", "timeout": 30,
+                 "env": {"PS_TEST_MARK": "mark-{sessionId}"},
+                 "command": ["/bin/sh", "-c", "setsid sleep 1000 & sleep 0.3; echo escaped"]},
+                {"name": "two", "step": "s", "timeout": 30,
+                 "command": ["/bin/sh", "-c", "echo waiting; sleep 30"]}]}, f)
+        s = Stack(path, args=["--heartbeat", "2", "--kill-grace", "1"])
+        left = []
+        try:
+            sid = create(s.port, "a")
+            wait_for(lambda: any("waiting" in (d or "") for _, _, d in stored_events(s.r, s, sid)),
+                     what="phase two")
+            self.assertTrue(processes_with_env("PS_TEST_MARK=mark-" + sid))
+            s.r("DEL", s.key(sid, "state"))
+            wait_for(lambda: "session %s: finished" % sid in s.ps.read_log(), timeout=15,
+                     what="the runner to let go of the session")
+            left = processes_with_env("PS_TEST_MARK=mark-" + sid)
+            self.assertEqual(left, [], "left running after the session ended")
+            self.assertIn("session %s: ended 1 process that had left" % sid, s.ps.read_log())
+        finally:
+            for pid in left:
+                os.kill(pid, signal.SIGKILL)
+            self.assertEqual(s.close(), 0)
+            shutil.rmtree(d, ignore_errors=True)
+
+
 class MissingCommandTest(unittest.TestCase):
     def test_a_missing_command_is_a_clear_error_event(self):
         s = Stack("missing.json")
