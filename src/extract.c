@@ -31,8 +31,9 @@ struct extract {
     pcre2_match_context *mctx;
     struct seen *seen;
     size_t nseen;
-    int *seen_slots; /* SEEN_SLOTS indexes into seen, -1 when free */
-    size_t bytes;    /* captured text kept in the results */
+    size_t seen_bytes; /* their text, at most EXTRACT_UNIQUE_BYTES */
+    int *seen_slots;   /* SEEN_SLOTS indexes into seen, -1 when free */
+    size_t bytes;      /* captured text kept in the results */
     struct extract_drops drops;
 };
 
@@ -326,10 +327,12 @@ static bool unique_first(struct extract *x, const struct pipeline_rule *r, const
         if (s->rule == r && strcmp(s->value, value) == 0)
             return false;
     }
-    if (x->nseen >= EXTRACT_UNIQUE_MAX) {
+    size_t len = strlen(value);
+    if (x->nseen >= EXTRACT_UNIQUE_MAX || x->seen_bytes + len > EXTRACT_UNIQUE_BYTES) {
         x->drops.values++; /* cannot tell whether it is new */
         return false;
     }
+    x->seen_bytes += len;
     x->seen[x->nseen].rule = r;
     x->seen[x->nseen].value = xstrdup(value);
     x->seen_slots[slot] = (int)x->nseen++;

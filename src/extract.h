@@ -13,19 +13,21 @@
  *   - an appended result holds at most EXTRACT_MAX_ITEMS values, and all
  *     the captured text kept in the results is at most EXTRACT_MAX_BYTES;
  *     a value past either bound is not collected;
- *   - "unique" rules remember at most EXTRACT_UNIQUE_MAX captures; past
- *     that, a new capture of such a rule is not collected either. */
+ *   - "unique" rules remember at most EXTRACT_UNIQUE_MAX captures, of at
+ *     most EXTRACT_UNIQUE_BYTES in all (a capture may be a whole line);
+ *     past either, a new capture of such a rule is not collected either. */
 #ifndef PHASESTREAM_EXTRACT_H
 #define PHASESTREAM_EXTRACT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#define EXTRACT_MATCH_LIMIT 200000     /* PCRE2 backtracking steps per match */
-#define EXTRACT_DEPTH_LIMIT 10000      /* PCRE2 depth per match */
-#define EXTRACT_UNIQUE_MAX  4096       /* remembered captures of unique rules */
-#define EXTRACT_MAX_ITEMS   1000       /* values in one appended result */
-#define EXTRACT_MAX_BYTES   (64 << 10) /* captured text kept in all results */
+#define EXTRACT_MATCH_LIMIT  200000      /* PCRE2 backtracking steps per match */
+#define EXTRACT_DEPTH_LIMIT  10000       /* PCRE2 depth per match */
+#define EXTRACT_UNIQUE_MAX   4096        /* remembered captures of unique rules */
+#define EXTRACT_UNIQUE_BYTES (256 << 10) /* their text */
+#define EXTRACT_MAX_ITEMS    1000        /* values in one appended result */
+#define EXTRACT_MAX_BYTES    (64 << 10)  /* captured text kept in all results */
 
 struct json_object;
 struct pipeline;

@@ -206,6 +206,45 @@ static void test_a_unique_rule_remembers_its_bound_of_captures(void **state)
     pipeline_free(p);
 }
 
+static void test_a_unique_rule_remembers_a_bounded_amount_of_text(void **state)
+{
+    (void)state;
+    char err[512];
+    struct pipeline *p = pipeline_parse(
+            "{\"proofTypes\": [\"a\"], \"phases\": [{\"name\": \"gen\", \"step\": \"G\","
+            " \"command\": [\"x\"], \"extract\": [{\"pattern\": \"^u (\\\\S+)\", \"count\": \"n\","
+            " \"unique\": true}]}]}",
+            "/tmp/p.json", err, sizeof(err));
+    if (!p)
+        fail_msg("%s", err);
+    struct extract *x = extract_new(p, "a");
+    struct sink_log s = {0};
+    struct extract_drops d;
+    static char line[8100];
+    int fit = EXTRACT_UNIQUE_BYTES / 8000;
+    for (int i = 0; i < fit + 8; i++) {
+        int n = snprintf(line, sizeof(line), "u %04d", i);
+        memset(line + n, 'v', 8000 - 4);
+        line[n + 8000 - 4] = '\0'; /* captures of 8,000 bytes */
+        feed(x, p, line, &s);
+    }
+    struct json_object *count = json_object_object_get(extract_results(x), "n");
+    assert_int_equal(json_object_get_int(count), fit);
+    extract_drops(x, &d);
+    assert_int_equal(d.values, 8);
+    memcpy(line, "u 9999", 6);
+    line[6 + 7000] = '\0';
+    feed(x, p, line, &s); /* new, but no room left to remember it */
+    memcpy(line, "u 0000", 6);
+    line[6 + 7000] = 'v';
+    feed(x, p, line, &s); /* seen */
+    extract_drops(x, &d);
+    assert_int_equal(d.values, 9);
+    assert_int_equal(json_object_get_int(json_object_object_get(extract_results(x), "n")), fit);
+    extract_free(x);
+    pipeline_free(p);
+}
+
 static void test_numbers_with_suffixes(void **state)
 {
     (void)state;
@@ -234,6 +273,7 @@ int main(void)
             cmocka_unit_test(test_a_catastrophic_pattern_is_bounded),
             cmocka_unit_test(test_results_are_bounded_and_drops_counted),
             cmocka_unit_test(test_a_unique_rule_remembers_its_bound_of_captures),
+            cmocka_unit_test(test_a_unique_rule_remembers_a_bounded_amount_of_text),
             cmocka_unit_test(test_numbers_with_suffixes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
