@@ -357,7 +357,10 @@ static void api_state(struct api *api, struct store *st, FCGX_Request *req, stru
     const struct store_state_sink sink = {api_state_begin, api_state_write, req};
     bool found;
     if (store_state_write(st, r->session_id, r->logs, &sink, &found) != STORE_OK) {
-        redis_unavailable(req, st);
+        if (found)
+            http_abort(req); /* begun: a short answer must not pass for a whole one */
+        else
+            redis_unavailable(req, st);
         return;
     }
     if (!found)

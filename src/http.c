@@ -210,6 +210,15 @@ bool http_write(FCGX_Request *req, const char *data, size_t len)
     return !http_current.dropped && FCGX_GetError(req->out) == 0;
 }
 
+void http_abort(FCGX_Request *req)
+{
+    (void)req;
+    struct http_current *c = &http_current;
+    if (c->fd >= 0)
+        shutdown(c->fd, SHUT_RDWR);
+    c->dropped = true;
+}
+
 void http_error(FCGX_Request *req, int status, const char *extra_headers, const char *fmt, ...)
 {
     char msg[512];

@@ -54,6 +54,12 @@ void http_respond(FCGX_Request *req, int status, const char *content_type,
  * counts against the request's deadline like http_respond's body. */
 void http_begin(FCGX_Request *req, int status, const char *content_type);
 bool http_write(FCGX_Request *req, const char *data, size_t len);
+/* Ends an answer begun with http_begin that cannot be finished (its source
+ * failed midway): the connection is shut down without the end of the
+ * request, so the web server reports an incomplete answer to its client
+ * (an HTTP/1.1 client sees the connection close before the last chunk)
+ * instead of passing a short body on as a whole one. */
+void http_abort(FCGX_Request *req);
 /* An error answer: the body is JSON {"error": "<the formatted message>"}. */
 void http_error(FCGX_Request *req, int status, const char *extra_headers, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));

@@ -414,12 +414,13 @@ int store_state_write(struct store *st, const char *sid, bool with_logs,
     free(json);
     struct buf piece;
     buf_init(&piece);
-    bool first = true;
+    bool first = true, cut = false;
     for (long from = 0; ok && from < n; from += STORE_STATE_CHUNK) {
         long to = from + STORE_STATE_CHUNK < n ? from + STORE_STATE_CHUNK : n;
         if (store_log_piece(st, &k, from, to, &piece, &first) != STORE_OK) {
             log_warn("session %s: the state's log ended short: %s", sid, store_error(st));
             ok = false;
+            cut = true;
             break;
         }
         ok = sink->write(sink->arg, buf_head(&piece), buf_used(&piece));
@@ -428,7 +429,7 @@ int store_state_write(struct store *st, const char *sid, bool with_logs,
     buf_free(&piece);
     if (ok)
         sink->write(sink->arg, "]}", 2);
-    return STORE_OK;
+    return cut ? STORE_DOWN : STORE_OK;
 }
 
 enum store_cancel store_cancel(struct store *st, const char *sid)

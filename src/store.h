@@ -54,8 +54,8 @@ int store_head(struct store *st, const char *sid, struct store_head *out);
  * whole long log. begin(arg) is called once, when the session exists,
  * before the first write(arg, ...); write returns false to stop (the
  * client is gone). *found tells whether the session exists. STORE_DOWN
- * when Redis failed before anything was written; one failing later ends
- * the answer short (it is logged). */
+ * when Redis failed: before begin (*found is false), or after it, when the
+ * answer is short (it is logged) and must not pass for a whole one. */
 #define STORE_STATE_CHUNK 256
 struct store_state_sink {
     void (*begin)(void *arg);

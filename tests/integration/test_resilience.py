@@ -16,7 +16,7 @@ import unittest
 from harness import (Redis, Phasestream, Nginx, Stack, Workspace, FastCGI, request, create, follow,
                      follow_resuming, stream, stored_events, wait_for, processes_with_env,
                      zombies_of, proc_stat, PIPELINES, RELEASE_BIN, follow_in_pieces, rss_kib,
-                     session_key, global_key, parse_element, UNDER_TSAN)
+                     session_key, global_key, parse_element, UNDER_TSAN, FCGI_END)
 
 PIPE = os.path.join(PIPELINES, "resilience.json")
 
@@ -177,6 +177,38 @@ def request_fcgi(sock, method, body):
 
 
 class RedisOutageTest(unittest.TestCase):
+    def test_a_state_answer_cut_short_by_redis_does_not_pass_for_a_whole_one(self):
+        # The state is written as it is read: the 200 first, then the log in
+        # pieces. Redis going away between two pieces ends the FastCGI
+        # request without its end record, so the web server reports the
+        # answer incomplete instead of passing a short body on as whole.
+        s = Stack("basic.json")
+        try:
+            sid = create(s.port, "bulk")
+            self.assertEqual(follow(s.port, sid)[-1].type, "complete")
+            c = FastCGI(s.ps.socket, timeout=20)
+            c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            c.send("GET", "/api/workflow/state?sessionId=" + sid)
+            _, _, out = c.record()  # the thread is writing the first piece
+            self.assertTrue(out.startswith(b"Status: 200"), out[:40])
+            time.sleep(0.5)
+            s.redis.stop()
+            ended = False
+            try:
+                while not ended:
+                    rtype, _, content = c.record()
+                    ended = rtype == FCGI_END
+                    out += content
+            except ConnectionError:
+                pass
+            c.close()
+            self.assertFalse(ended, "a short answer ended as a whole one")
+            self.assertFalse(out.endswith(b"]}"), "the answer was whole")
+            self.assertIn("the state's log ended short", s.ps.read_log())
+            s.redis.start()
+        finally:
+            self.assertEqual(s.close(), 0)
+
     def test_redis_down_at_start_then_back(self):
         env = Env()
         try:
