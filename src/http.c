@@ -52,6 +52,21 @@ struct http_current {
 };
 static _Thread_local struct http_current http_current = {-1, 0, 0, false};
 
+/* A request thread's connection while it reads a request (FCGX_Accept_r):
+ * libfcgi's reads are bounded one by one (SO_RCVTIMEO), so a peer that
+ * trickles a byte at a time, or a kept connection that stays silent,
+ * could hold the thread for ever, and http_stop would wait for it. The
+ * watchdog shuts the connection down when the whole read outlives
+ * --request-timeout (counted as a dropped client, but for a kept
+ * connection's quiet wait for its next request), and http_stop at once. The lock keeps it from
+ * shutting down a descriptor the thread has closed (and accept may have reused). */
+struct http_reading {
+    pthread_mutex_t lock;
+    int fd;                /* -1: not reading */
+    long long deadline_ms; /* CLOCK_MONOTONIC */
+    bool kept;             /* waiting for a kept connection's next request: quiet is normal */
+};
+
 struct http {
     const struct config *cfg;
     const struct http_handler *handler;
@@ -60,7 +75,10 @@ struct http {
     int stop_fd;
     atomic_bool stopping;
     pthread_t *threads;
+    struct http_reading *reading; /* one per thread */
     int nthreads;
+    pthread_t watchdog;
+    bool watching;
 };
 
 static const char *status_text(int status)
@@ -381,14 +399,38 @@ int http_listen(const struct config *cfg, char *err, size_t errlen)
 
 /* ---- request threads ---- */
 
-static void http_serve(struct http *h, FCGX_Request *req, void *state, int fd)
+/* fd is being read (or, -1, no longer). Once http_stop has begun, a read
+ * that starts is shut down at once: its watch may already have passed. */
+static void http_reading_set(struct http *h, struct http_reading *rd, int fd, bool kept)
+{
+    pthread_mutex_lock(&rd->lock);
+    rd->fd = fd;
+    rd->kept = kept;
+    rd->deadline_ms = loop_now() + h->cfg->request_timeout * 1000LL;
+    if (fd >= 0 && atomic_load(&h->stopping))
+        shutdown(fd, SHUT_RDWR);
+    pthread_mutex_unlock(&rd->lock);
+}
+
+/* Reads the connection's next request, under the watchdog. */
+static bool http_accept(struct http *h, struct http_reading *rd, FCGX_Request *req, int fd,
+                        bool kept)
+{
+    http_reading_set(h, rd, fd, kept);
+    bool ok = FCGX_Accept_r(req) == 0;
+    http_reading_set(h, rd, -1, false);
+    return ok;
+}
+
+static void http_serve(struct http *h, struct http_reading *rd, FCGX_Request *req, void *state,
+                       int fd)
 {
     struct timeval tv = {HTTP_IO_TIMEOUT_S, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     req->ipcFd = fd;
     req->keepConnection = 1; /* see the comment at the top */
-    while (FCGX_Accept_r(req) == 0) {
+    for (bool kept = false; http_accept(h, rd, req, fd, kept); kept = true) {
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)); /* a kept connection's */
         http_current.fd = fd;
         http_current.timeout_s = h->cfg->request_timeout;
@@ -408,9 +450,55 @@ static void http_serve(struct http *h, FCGX_Request *req, void *state, int fd)
     }
 }
 
-static void *http_thread(void *arg)
+/* Shuts down what has read for too long, or everything being read when
+ * stopping (once is enough: what stopping finds unread is not read). */
+static void http_watch(struct http *h, bool stopping)
+{
+    long long now = loop_now();
+    for (int i = 0; i < h->nthreads; i++) {
+        struct http_reading *rd = &h->reading[i];
+        pthread_mutex_lock(&rd->lock);
+        if (rd->fd >= 0 && (stopping || now >= rd->deadline_ms)) {
+            shutdown(rd->fd, SHUT_RDWR);
+            if (!stopping && !rd->kept) {
+                metrics_add(METRIC_HTTP_DROPPED, 1);
+                static long long last;
+                if (log_due(&last, now, HTTP_ACCEPT_LOG_EVERY_MS))
+                    log_warn("dropped a FastCGI connection that had not sent a whole request "
+                             "within %d s",
+                             h->cfg->request_timeout);
+            }
+            rd->fd = -1;
+        }
+        pthread_mutex_unlock(&rd->lock);
+    }
+}
+
+static void *http_watchdog(void *arg)
 {
     struct http *h = arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    struct pollfd pfd = {h->stop_fd, POLLIN, 0};
+    while (!atomic_load(&h->stopping)) {
+        if (poll(&pfd, 1, 1000) < 0 && errno != EINTR)
+            break;
+        http_watch(h, atomic_load(&h->stopping));
+    }
+    return NULL;
+}
+
+struct http_thread_arg {
+    struct http *h;
+    struct http_reading *rd;
+};
+
+static void *http_thread(void *arg)
+{
+    struct http *h = ((struct http_thread_arg *)arg)->h;
+    struct http_reading *rd = ((struct http_thread_arg *)arg)->rd;
+    free(arg);
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
@@ -437,7 +525,7 @@ static void *http_thread(void *arg)
             }
             continue;
         }
-        http_serve(h, &req, state, fd);
+        http_serve(h, rd, &req, state, fd);
     }
     h->handler->thread_free(state);
     return NULL;
@@ -457,14 +545,26 @@ struct http *http_start(const struct config *cfg, int listen_fd, const struct ht
     h->listen_fd = listen_fd;
     h->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     h->threads = xcalloc((size_t)cfg->threads, sizeof(pthread_t));
+    h->reading = xcalloc((size_t)cfg->threads, sizeof(*h->reading));
     for (int i = 0; i < cfg->threads; i++) {
-        int err = pthread_create(&h->threads[i], NULL, http_thread, h);
+        pthread_mutex_init(&h->reading[i].lock, NULL);
+        h->reading[i].fd = -1;
+    }
+    for (int i = 0; i < cfg->threads; i++) {
+        struct http_thread_arg *ta = xmalloc(sizeof(*ta));
+        *ta = (struct http_thread_arg){h, &h->reading[i]};
+        int err = pthread_create(&h->threads[i], NULL, http_thread, ta);
         if (err != 0) {
+            free(ta);
             log_error("cannot start request thread %d: %s", i, strerror(err));
             break;
         }
         h->nthreads++;
     }
+    int err = pthread_create(&h->watchdog, NULL, http_watchdog, h);
+    if (err != 0)
+        log_error("cannot start the request watchdog: %s", strerror(err));
+    h->watching = err == 0;
     return h;
 }
 
@@ -475,9 +575,15 @@ void http_stop(struct http *h)
     atomic_store(&h->stopping, true);
     uint64_t one = 1;
     (void)!write(h->stop_fd, &one, sizeof(one));
+    if (h->watching)
+        pthread_join(h->watchdog, NULL);
+    http_watch(h, true); /* requests being read are not waited for */
     for (int i = 0; i < h->nthreads; i++)
         pthread_join(h->threads[i], NULL);
+    for (int i = 0; i < h->cfg->threads; i++)
+        pthread_mutex_destroy(&h->reading[i].lock);
     close(h->stop_fd);
+    free(h->reading);
     free(h->threads);
     free(h);
 }

@@ -78,6 +78,52 @@ class SlowClientTest(unittest.TestCase):
         finally:
             self.assertEqual(s.close(), 0)
 
+    def test_a_request_trickled_a_byte_at_a_time_is_dropped_at_the_request_deadline(self):
+        # Each read of libfcgi is bounded, not the whole request: a peer
+        # sending a byte every half second held the only request thread for
+        # as long as it went on. It is dropped at --request-timeout, counted,
+        # and the next request is answered.
+        s = Stack("basic.json", args=["--threads", "1", "--request-timeout", "2"])
+        try:
+            slow = socket.socket(socket.AF_UNIX)
+            slow.connect(s.ps.socket)
+            begin = bytes([1, 1, 0, 1, 0, 8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0])
+            t0 = time.time()
+            cut = None
+            for b in begin[:12]:
+                try:
+                    slow.send(bytes([b]))
+                except OSError:
+                    cut = time.time() - t0
+                    break
+                time.sleep(0.5)
+            self.assertIsNotNone(cut, "still read after %.1f s" % (time.time() - t0))
+            self.assertLess(cut, 5.0)
+            slow.close()
+            c = FastCGI(s.ps.socket, timeout=10)
+            c.send("GET", "/api/workflow/health")
+            status, _, _ = c.response()
+            self.assertEqual(status, 200)
+            metrics = request(s.port, "GET", "/api/workflow/metrics").body
+            self.assertIn("phasestream_http_clients_dropped_total 1\n", metrics)
+            self.assertIn("had not sent a whole request within 2 s", s.ps.read_log())
+        finally:
+            self.assertEqual(s.close(), 0)
+
+    def test_a_silent_connection_does_not_hold_up_a_stop(self):
+        # A connection that sends nothing sits in a request thread's read;
+        # stopping does not wait for it (it waited for the read's 30 s).
+        s = Stack("basic.json")
+        c = socket.socket(socket.AF_UNIX)
+        c.connect(s.ps.socket)
+        try:
+            time.sleep(0.5)
+            t0 = time.time()
+            self.assertEqual(s.ps.stop(), 0)
+            self.assertLess(time.time() - t0, 10.0)
+        finally:
+            c.close()
+            s.close()
 
     def test_viewers_catching_up_stay_within_their_buffer(self):
         # Forty viewers replaying a session of 600 events of 6 KB each and
