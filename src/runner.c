@@ -262,25 +262,34 @@ static void session_on_line(void *arg, const char *line, size_t len, bool is_std
 /* ---- a whole session ---- */
 
 /* The strings to mask in a phase: the values of the pipeline's secret
- * variables, from the phase's env if it sets them, else the server's, and
- * the Redis password (phases do not get it, but may find it elsewhere); a
- * multi-line value line by line (line_secret_split). Returns -1 with err
- * filled, and nothing in out, when they need more than LINE_MAX_SECRETS
- * strings: masking only some lines of a secret would leak the others. */
+ * variables, from the phase's env if it sets them (expanded as the phase
+ * gets them, when s is given), else the server's, and the Redis password
+ * (phases do not get it, but may find it elsewhere); a multi-line value line
+ * by line (line_secret_split). Returns -1 with err filled, and nothing in
+ * out, when they need more than LINE_MAX_SECRETS strings: masking only some
+ * lines of a secret would leak the others. Expanding adds no line (unless
+ * the work directory's path holds a line break), so the check at start-up,
+ * without s, bounds the count at run time. */
 static int secret_values(const struct config *cfg, const struct pipeline *p,
-                         const struct pipeline_phase *ph, const char **out, size_t *n, char *err,
-                         size_t errlen)
+                         const struct pipeline_phase *ph, const struct session *s, const char **out,
+                         size_t *n, char *err, size_t errlen)
 {
     const char *full = NULL;
     *n = 0;
     for (size_t i = 0; i < p->nsecrets && !full; i++) {
         const char *name = p->secrets[i];
-        const char *v = getenv(name);
+        const char *v = getenv(name), *set = NULL;
         for (size_t j = 0; j < ph->nenv; j++)
             if (strcmp(ph->env[j].name, name) == 0)
-                v = ph->env[j].value;
+                set = ph->env[j].value;
+        char *expanded =
+                set && s ? pipeline_expand(set, s->claim.proof_type, s->claim.sid, s->workdir)
+                         : NULL;
+        if (set)
+            v = expanded ? expanded : set;
         if (v && line_secret_split(v, out, n, LINE_MAX_SECRETS) < 0)
             full = name;
+        free(expanded);
     }
     if (!full && cfg->redis.password &&
         line_secret_split(cfg->redis.password, out, n, LINE_MAX_SECRETS) < 0)
@@ -302,7 +311,7 @@ int runners_check_secrets(const struct config *cfg, const struct pipeline *p, ch
     const char *values[LINE_MAX_SECRETS];
     for (size_t i = 0; i < p->nphases; i++) {
         size_t n;
-        if (secret_values(cfg, p, &p->phases[i], values, &n, err, errlen) < 0)
+        if (secret_values(cfg, p, &p->phases[i], NULL, values, &n, err, errlen) < 0)
             return -1;
         line_secrets_free(values, n);
     }
@@ -318,7 +327,7 @@ static bool phase_rules(struct session *s, const struct pipeline_phase *ph)
     line_secrets_free(s->secret_values, s->rules.nsecrets);
     s->rules.nsecrets = 0;
     size_t n;
-    if (secret_values(s->cfg, s->p, ph, s->secret_values, &n, err, sizeof(err)) < 0) {
+    if (secret_values(s->cfg, s->p, ph, s, s->secret_values, &n, err, sizeof(err)) < 0) {
         emit_error(s, err, 1, NULL);
         return false;
     }

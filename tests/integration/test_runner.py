@@ -521,8 +521,16 @@ class MultiLineSecretTest(unittest.TestCase):
                  "command": ["/bin/sh", "-c", show]},
                 {"name": "phase-env", "step": "s", "timeout": 30,
                  "env": {"TEST_KEY": self.JSON_KEY},
+                 "command": ["/bin/sh", "-c", show]},
+                {"name": "templated", "step": "s", "timeout": 30,
+                 "env": {"TEST_KEY": "tok-{sessionId}-{proofType}"},
                  "command": ["/bin/sh", "-c", show]}]}, f)
         return path
+
+    @staticmethod
+    def shown(ev, phase, stream):
+        return [e.data["message"] for e in ev if e.type == "log"
+                and e.data["phase"] == phase and e.data["stream"] == stream]
 
     def test_no_line_of_a_multi_line_secret_is_stored_or_streamed(self):
         tmp = tempfile.mkdtemp(prefix="ps-multiline-")
@@ -543,10 +551,7 @@ class MultiLineSecretTest(unittest.TestCase):
                 self.assertNotIn(w, stored)
                 self.assertNotIn(w, streamed)
                 self.assertNotIn(w, log)
-
-            def shown(phase, stream):
-                return [e.data["message"] for e in ev if e.type == "log"
-                        and e.data["phase"] == phase and e.data["stream"] == stream]
+            shown = lambda phase, stream: self.shown(ev, phase, stream)
             self.assertEqual(shown("server-env", "stdout"),
                              ["key: ***", "***", "***", "***", "***", "*" * 15, "done"])
             self.assertEqual(shown("server-env", "stderr"), ["***"] * 5)
@@ -555,6 +560,24 @@ class MultiLineSecretTest(unittest.TestCase):
             self.assertEqual(shown("phase-env", "stdout"),
                              ["key: {", "  ***", "  ***", "}", "{  ***  ***}", "done"])
             self.assertEqual(shown("phase-env", "stderr"), ["{", "  ***", "  ***", "}"])
+        finally:
+            self.assertEqual(s.close(), 0)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_a_secret_in_a_phase_env_is_masked_as_the_phase_gets_it(self):
+        # The phase's env expands its placeholders: what the phase prints
+        # is the expanded value, so that is what is masked.
+        tmp = tempfile.mkdtemp(prefix="ps-multiline-")
+        s = Stack(self.pipeline(tmp), env={"TEST_KEY": self.PEM})
+        try:
+            sid = create(s.port, "a")
+            ev = follow(s.port, sid)
+            self.assertEqual(ev[-1].type, "complete", ev[-1].data)
+            value = "tok-%s-a" % sid
+            self.assertNotIn(value, json.dumps(stored_events(s.r, s, sid)))
+            self.assertNotIn(value, json.dumps([e.raw for e in ev]))
+            self.assertEqual(self.shown(ev, "templated", "stdout"), ["key: ***", "***", "done"])
+            self.assertEqual(self.shown(ev, "templated", "stderr"), ["***"])
         finally:
             self.assertEqual(s.close(), 0)
             shutil.rmtree(tmp, ignore_errors=True)
