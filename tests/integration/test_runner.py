@@ -497,6 +497,20 @@ class CapTest(unittest.TestCase):
             shutil.rmtree(d, ignore_errors=True)
 
 
+class MissingCommandTest(unittest.TestCase):
+    def test_a_missing_command_is_a_clear_error_event(self):
+        s = Stack("missing.json")
+        try:
+            ev = follow(s.port, create(s.port, "groth16"))
+            self.assertEqual(ev[-1].type, "error")
+            self.assertEqual(ev[-1].data["code"], 127)
+            self.assertIn("no-such-script.cjs", ev[-1].data["error"])
+            self.assertIn("No such file or directory", ev[-1].data["error"])
+            self.assertEqual(request(s.port, "GET", "/api/workflow/health").status, 200)
+        finally:
+            self.assertEqual(s.close(), 0)
+
+
 class MultiLineSecretTest(unittest.TestCase):
     # A secret's value may span lines (a PEM key, a JSON key file). Output
     # is split into lines before masking, so no line ever holds the whole
@@ -601,20 +615,6 @@ class MultiLineSecretTest(unittest.TestCase):
             self.assertFalse(os.path.exists(os.path.join(tmp, "ps.sock")))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-class MissingCommandTest(unittest.TestCase):
-    def test_a_missing_command_is_a_clear_error_event(self):
-        s = Stack("missing.json")
-        try:
-            ev = follow(s.port, create(s.port, "groth16"))
-            self.assertEqual(ev[-1].type, "error")
-            self.assertEqual(ev[-1].data["code"], 127)
-            self.assertIn("no-such-script.cjs", ev[-1].data["error"])
-            self.assertIn("No such file or directory", ev[-1].data["error"])
-            self.assertEqual(request(s.port, "GET", "/api/workflow/health").status, 200)
-        finally:
-            self.assertEqual(s.close(), 0)
 
 
 class DeathTest(unittest.TestCase):
