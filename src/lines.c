@@ -160,27 +160,38 @@ static void line_clean(const char *raw, size_t n, struct buf *out)
     }
 }
 
+struct secret_order {
+    size_t len, index;
+};
+
+/* Longest first; among equals, in the order given (so the result does not
+ * depend on qsort's order). */
+static int secret_order_cmp(const void *a, const void *b)
+{
+    const struct secret_order *x = a, *y = b;
+    if (x->len != y->len)
+        return x->len > y->len ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
 /* Replaces every occurrence of every secret in b with "***", longest secret
  * first so that a secret containing another is masked whole. */
 static void mask_all(const struct line_rules *r, struct buf *b)
 {
-    bool done[LINE_MAX_SECRETS] = {false};
-    /* The caller keeps nsecrets within LINE_MAX_SECRETS (runner.c checks it
-     * at compile time); the clamp only keeps done[] safe. */
-    size_t n = r->nsecrets < LINE_MAX_SECRETS ? r->nsecrets : LINE_MAX_SECRETS;
-    for (size_t round = 0; round < n; round++) {
-        size_t pick = n, plen = 0;
-        for (size_t i = 0; i < n; i++) {
-            size_t len = strlen(r->secrets[i]);
-            if (!done[i] && len > 0 && (pick == n || len > plen)) {
-                pick = i;
-                plen = len;
-            }
-        }
-        if (pick == n)
-            break;
-        done[pick] = true;
-        const char *sec = r->secrets[pick];
+    struct secret_order order[LINE_MAX_SECRETS];
+    /* The caller keeps nsecrets within LINE_MAX_SECRETS (line_secret_split
+     * refuses more); the clamp only keeps order[] safe. */
+    size_t n = r->nsecrets < LINE_MAX_SECRETS ? r->nsecrets : LINE_MAX_SECRETS, k = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(r->secrets[i]);
+        if (len > 0)
+            order[k++] = (struct secret_order){len, i};
+    }
+    if (k > 1)
+        qsort(order, k, sizeof(order[0]), secret_order_cmp);
+    for (size_t o = 0; o < k; o++) {
+        const char *sec = r->secrets[order[o].index];
+        size_t plen = order[o].len;
         struct buf out;
         buf_init(&out);
         const char *p = buf_head(b), *end = p + buf_used(b);
@@ -213,7 +224,10 @@ static void mask_dangling(const struct line_rules *r, struct buf *b)
     for (size_t i = 0; i < r->nsecrets; i++) {
         size_t slen = strlen(r->secrets[i]);
         for (size_t k = slen > 0 ? slen - 1 : 0; k > cut && k > 0; k--) {
-            if (k <= used && memcmp(buf_head(b) + used - k, r->secrets[i], k) == 0) {
+            if (k > used)
+                continue;
+            const char *tail = buf_head(b) + used - k;
+            if (tail[0] == r->secrets[i][0] && memcmp(tail, r->secrets[i], k) == 0) {
                 cut = k;
                 break;
             }
@@ -276,4 +290,66 @@ char *line_mask(const struct line_rules *rules, const char *s)
     char *out = xstrdup(buf_cstr(&b));
     buf_free(&b);
     return out;
+}
+
+static bool secret_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\v' || c == '\f';
+}
+
+/* Adds s[0..len) to out[*n..max) unless it is there already. Returns -1
+ * when there is no room. */
+static int secret_add(const char *s, size_t len, const char **out, size_t *n, size_t max)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strlen(out[i]) == len && memcmp(out[i], s, len) == 0)
+            return 0;
+    if (*n >= max)
+        return -1;
+    out[(*n)++] = xstrndup(s, len);
+    return 0;
+}
+
+int line_secret_split(const char *value, const char **out, size_t *n, size_t max)
+{
+    size_t n0 = *n;
+    if (!value[strcspn(value, "\r\n")])
+        return *value ? secret_add(value, strlen(value), out, n, max) : 0;
+    /* Two passes over the lines: count those that are not blank, then add
+     * them (all of them when there is one, the long enough ones else). */
+    size_t nonblank = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (const char *p = value; *p;) {
+            size_t len = strcspn(p, "\r\n");
+            const char *next = p + len;
+            if (*next == '\r' && next[1] == '\n')
+                next += 2;
+            else if (*next)
+                next++;
+            while (len > 0 && secret_blank(*p)) {
+                p++;
+                len--;
+            }
+            while (len > 0 && secret_blank(p[len - 1]))
+                len--;
+            if (pass == 0 && len > 0)
+                nonblank++;
+            if (pass == 1 && len > 0 && (nonblank == 1 || len >= LINE_SECRET_LINE_MIN) &&
+                secret_add(p, len, out, n, max) < 0) {
+                line_secrets_free(out + n0, *n - n0);
+                *n = n0;
+                return -1;
+            }
+            p = next;
+        }
+    }
+    return 0;
+}
+
+void line_secrets_free(const char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free((void *)v[i]);
+        v[i] = NULL;
+    }
 }

@@ -11,7 +11,9 @@
  *   2. mask: every occurrence of a secret value becomes "***" -- before
  *      cleaning, so that cleaning cannot eat a secret's first bytes (an
  *      escape sequence that swallows them), and again after it, so that a
- *      control character inside a secret cannot hide it;
+ *      control character inside a secret cannot hide it. A value that spans
+ *      lines (a PEM key, a JSON key file) is never whole in one line: it is
+ *      masked line by line (line_secret_split);
  *   3. clean: invalid UTF-8 becomes U+FFFD, ANSI escape sequences and control
  *      characters other than tab are removed, a trailing '\r' is dropped;
  *   4. cut: a line longer than the limit is cut on a character boundary and
@@ -27,8 +29,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define LINE_CUT_MARKER  " \xe2\x80\xa6 [line truncated]"
-#define LINE_MAX_SECRETS 128 /* values one set of rules may mask */
+#define LINE_CUT_MARKER " \xe2\x80\xa6 [line truncated]"
+/* Values one set of rules may mask: the pipeline's secrets and the Redis
+ * password, a multi-line value counting once per line it adds (room for a
+ * few 4096-bit PEM keys, about 54 lines each). A set that would need more is
+ * refused (line_secret_split), never applied in part. */
+#define LINE_MAX_SECRETS 256
+/* The shortest line of a multi-line secret that is masked on its own, once
+ * blanks are trimmed: shorter lines ("}", "{", the two-character tail of a
+ * base64 body) carry next to nothing of the secret and would mask ordinary
+ * output everywhere. */
+#define LINE_SECRET_LINE_MIN 4
 
 struct line_rules {
     size_t limit;         /* bytes of a stored line, marker excluded */
@@ -67,7 +78,19 @@ char *line_sanitize(const struct line_rules *rules, const char *raw, size_t n, e
  * and does not end inside a UTF-8 character. */
 size_t line_utf8_prefix(const char *s, size_t len, size_t max);
 
-/* Step 3 alone on a NUL-terminated string (used for the server's own
+/* The strings masking matches for one secret value, added to out[*n..max):
+ * the value itself when it holds no line break; else each of its lines
+ * (split at "\n", "\r\n" or "\r"), trimmed of blanks, that has at least
+ * LINE_SECRET_LINE_MIN bytes -- of any length when it is the value's only
+ * line that is not blank ("value\n"). A string already in out[0..*n) is not
+ * added again; an empty value adds nothing. The added strings are new (free
+ * them with line_secrets_free). Returns 0, or -1 when they do not all fit
+ * under max: then nothing is added, so that a secret is never masked in
+ * part. */
+int line_secret_split(const char *value, const char **out, size_t *n, size_t max);
+void line_secrets_free(const char **v, size_t n);
+
+/* Step 2 alone on a NUL-terminated string (used for the server's own
  * messages that may quote configuration). Returns a new string. */
 char *line_mask(const struct line_rules *rules, const char *s);
 

@@ -198,7 +198,8 @@ static int main_start(struct server *s)
     proc_init();
     metrics_init(s->p);
     s->listen_fd = -1;
-    if (cfg->runners > 0 && runners_check_workdir(cfg, err, sizeof(err)) < 0) {
+    if (cfg->runners > 0 && (runners_check_workdir(cfg, err, sizeof(err)) < 0 ||
+                             runners_check_secrets(cfg, s->p, err, sizeof(err)) < 0)) {
         fprintf(stderr, "phasestream: %s\n", err);
         return -1;
     }

@@ -75,11 +75,14 @@ struct session {
     const struct pipeline_phase *phase;
     size_t phase_index;
     struct line_rules rules;
+    /* the strings rules masks, rules.nsecrets of them, owned */
     const char *secret_values[LINE_MAX_SECRETS];
     struct extract_drops drops; /* of the extraction bounds, already reported */
 };
 
-/* The pipeline's secrets and the Redis password are masked. */
+/* The pipeline's secrets and the Redis password are masked: each takes at
+ * least one string, a multi-line value one per line (secret_values checks
+ * the rest at start-up and before every phase). */
 _Static_assert(PIPELINE_MAX_SECRETS + 1 <= LINE_MAX_SECRETS, "room for every secret");
 
 /* ---- events of a session ---- */
@@ -263,26 +266,78 @@ static void session_on_line(void *arg, const char *line, size_t len, bool is_std
 
 /* ---- a whole session ---- */
 
-/* The secrets to mask in this phase: the values of the pipeline's secret
- * variables, from the phase's env if it sets them, else the server's, and
- * the Redis password (phases do not get it, but may find it elsewhere). */
-static void phase_rules(struct session *s, const struct pipeline_phase *ph)
+/* The strings to mask in a phase: the values of the pipeline's secret
+ * variables, from the phase's env if it sets them (expanded as the phase
+ * gets them, when s is given), else the server's, and the Redis password
+ * (phases do not get it, but may find it elsewhere); a multi-line value line
+ * by line (line_secret_split). Returns -1 with err filled, and nothing in
+ * out, when they need more than LINE_MAX_SECRETS strings: masking only some
+ * lines of a secret would leak the others. Expanding adds no line (unless
+ * the work directory's path holds a line break), so the check at start-up,
+ * without s, bounds the count at run time. */
+static int secret_values(const struct config *cfg, const struct pipeline *p,
+                         const struct pipeline_phase *ph, const struct session *s, const char **out,
+                         size_t *n, char *err, size_t errlen)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < s->p->nsecrets; i++) {
-        const char *name = s->p->secrets[i];
-        const char *v = getenv(name);
+    const char *full = NULL;
+    *n = 0;
+    for (size_t i = 0; i < p->nsecrets && !full; i++) {
+        const char *name = p->secrets[i];
+        const char *v = getenv(name), *set = NULL;
         for (size_t j = 0; j < ph->nenv; j++)
             if (strcmp(ph->env[j].name, name) == 0)
-                v = ph->env[j].value;
-        if (v && *v)
-            s->secret_values[n++] = v;
+                set = ph->env[j].value;
+        char *expanded =
+                set && s ? pipeline_expand(set, s->claim.proof_type, s->claim.sid, s->workdir)
+                         : NULL;
+        if (set)
+            v = expanded ? expanded : set;
+        if (v && line_secret_split(v, out, n, LINE_MAX_SECRETS) < 0)
+            full = name;
+        free(expanded);
     }
-    if (s->cfg->redis.password && *s->cfg->redis.password)
-        s->secret_values[n++] = s->cfg->redis.password;
-    s->rules.limit = (size_t)s->cfg->line_limit;
-    s->rules.secrets = s->secret_values;
+    if (!full && cfg->redis.password &&
+        line_secret_split(cfg->redis.password, out, n, LINE_MAX_SECRETS) < 0)
+        full = "the Redis password";
+    if (!full)
+        return 0;
+    snprintf(err, errlen,
+             "phase %s: its secrets' values need more than %d strings to mask (a multi-line "
+             "value takes one per line); %s does not fit",
+             ph->name, LINE_MAX_SECRETS, full);
+    line_secrets_free(out, *n);
+    *n = 0;
+    return -1;
+}
+
+int runners_check_secrets(const struct config *cfg, const struct pipeline *p, char *err,
+                          size_t errlen)
+{
+    const char *values[LINE_MAX_SECRETS];
+    for (size_t i = 0; i < p->nphases; i++) {
+        size_t n;
+        if (secret_values(cfg, p, &p->phases[i], NULL, values, &n, err, errlen) < 0)
+            return -1;
+        line_secrets_free(values, n);
+    }
+    return 0;
+}
+
+/* The current phase's masking rules, in place of the last phase's. Returns
+ * false, with an error event queued, when its secrets do not fit: the phase
+ * is not run then. */
+static bool phase_rules(struct session *s, const struct pipeline_phase *ph)
+{
+    char err[512];
+    line_secrets_free(s->secret_values, s->rules.nsecrets);
+    s->rules.nsecrets = 0;
+    size_t n;
+    if (secret_values(s->cfg, s->p, ph, s, s->secret_values, &n, err, sizeof(err)) < 0) {
+        emit_error(s, err, 1, NULL);
+        return false;
+    }
     s->rules.nsecrets = n;
+    return true;
 }
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -425,8 +480,7 @@ static void session_phases(struct session *s)
         const struct pipeline_phase *ph = &s->p->phases[i];
         s->phase = ph;
         s->phase_index = i;
-        phase_rules(s, ph);
-        if (!session_may_go_on(s, ph) || !session_phase(s, ph))
+        if (!phase_rules(s, ph) || !session_may_go_on(s, ph) || !session_phase(s, ph))
             return;
     }
     if (!s->ob.closed)
@@ -465,6 +519,7 @@ static void run_session(struct runner *r, const struct store_claim *claim)
         nftw(s.workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     outbox_drain(&s.ob, session_phase_name(&s), &pool->hurry);
     outbox_free(&s.ob);
+    line_secrets_free(s.secret_values, s.rules.nsecrets);
     extract_free(s.x);
     session_set_sid(r, "");
     metrics_add(METRIC_RUNNING, -1);

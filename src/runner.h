@@ -22,6 +22,12 @@ struct runners;
  * Returns -1 with err filled when it may not be used. */
 int runners_check_workdir(const struct config *cfg, char *err, size_t errlen);
 
+/* Checks that every phase's secrets fit in the masking rules (a multi-line
+ * value takes one string per line, lines.h). Returns -1 with err filled
+ * when one does not: its phase could not run without a leak. */
+int runners_check_secrets(const struct config *cfg, const struct pipeline *p, char *err,
+                          size_t errlen);
+
 struct runners *runners_start(const struct config *cfg, const struct pipeline *p);
 /* A session was queued somewhere: idle runners look at the queue now. */
 void runners_wake(struct runners *rs);

@@ -4,7 +4,9 @@
  *
  * Input: [limit][chunking][secrets] then, per secret, [length][bytes], then
  * the phase's output. The line limit is 80 + the first byte (80 is the
- * smallest --line-limit); up to three secrets are picked from the input.
+ * smallest --line-limit); up to three secrets are picked from the input and
+ * turned into the strings to mask by line_secret_split, as the runner does
+ * (a secret with line breaks gives one string per line).
  *
  * The output is fed twice, once whole and once in random chunks, through
  * linebuf_feed and linebuf_finish, and every raw line goes through
@@ -14,6 +16,10 @@
  *     size may be whole in one and cut in the other: its newline came in a
  *     later read), none longer than the buffer, none holding a newline;
  *   - no sanitized line holds a secret whole, nor does line_mask's output;
+ *   - nor any line of a multi-line secret that must be masked, as this file
+ *     splits the value itself: each line between "\n", "\r\n" or "\r",
+ *     trimmed of blanks, of LINE_SECRET_LINE_MIN bytes or more, or of any
+ *     length when it is the value's only line that is not blank;
  *   - a cut or partial line does not end in the first bytes of a secret
  *     (its phase may have been stopped in the middle of printing it);
  *   - with one secret, a line sanitizes to the same text as the line with
@@ -205,6 +211,47 @@ static bool secret_checkable(const char *s)
     return n > 0 && fuzz_utf8_clean(s, n, true) && !strchr(s, '*') && !strstr(LINE_CUT_MARKER, s);
 }
 
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\v' || c == '\f';
+}
+
+/* The lines of a multi-line secret that must never show, split here without
+ * line_secret_split (see the top of the file), the checkable ones added to
+ * out[*n..max). A value without a line break adds nothing: it is checked
+ * whole. */
+static void secret_lines(const char *v, char **out, size_t *n, size_t max)
+{
+    if (!strpbrk(v, "\r\n"))
+        return;
+    char *copy = strdup(v);
+    if (!copy)
+        abort();
+    char *lines[64];
+    size_t nl = 0;
+    for (char *p = copy;; p++) {
+        char *start = p;
+        while (*p && *p != '\r' && *p != '\n')
+            p++;
+        char end = *p;
+        *p = '\0';
+        while (is_blank(*start))
+            start++;
+        for (char *e = start + strlen(start); e > start && is_blank(e[-1]); e--)
+            e[-1] = '\0';
+        if (*start && nl < 64)
+            lines[nl++] = start;
+        if (!end)
+            break;
+        if (end == '\r' && p[1] == '\n')
+            p++;
+    }
+    for (size_t i = 0; i < nl && *n < max; i++)
+        if ((nl == 1 || strlen(lines[i]) >= LINE_SECRET_LINE_MIN) && secret_checkable(lines[i]))
+            out[(*n)++] = strdup(lines[i]);
+    free(copy);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 3)
@@ -216,8 +263,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = size - 3;
 
     char *secrets[LINES_FUZZ_SECRETS];
-    const char *good[LINES_FUZZ_SECRETS], *all[LINES_FUZZ_SECRETS];
-    size_t ngood = 0;
+    const char *good[LINE_MAX_SECRETS], *all[LINE_MAX_SECRETS];
+    char *lines[LINE_MAX_SECRETS];
+    size_t ngood = 0, nall = 0, nlines = 0;
     for (size_t i = 0; i < nsec; i++) {
         size_t len = n > 0 ? 1 + p[0] % 48 : 0;
         if (n > 0) {
@@ -227,14 +275,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (len > n)
             len = n;
         secrets[i] = fuzz_cstr(p, len); /* up to a NUL, like an env value */
-        all[i] = secrets[i];
-        if (secret_checkable(secrets[i]))
-            good[ngood++] = secrets[i];
+        if (line_secret_split(secrets[i], all, &nall, LINE_MAX_SECRETS) < 0)
+            fuzz_fail("%zu strings to mask from %zu secrets of at most 48 bytes", nall, i + 1);
+        secret_lines(secrets[i], lines, &nlines, LINE_MAX_SECRETS);
         p += len;
         n -= len;
     }
+    for (size_t i = 0; i < nall; i++)
+        if (secret_checkable(all[i]))
+            good[ngood++] = all[i];
     const struct line_rules checked = {limit, good, ngood};
-    const struct line_rules every = {limit, all, nsec};
+    const struct line_rules every = {limit, all, nall};
+    const struct line_rules multi = {limit, (const char **)lines, nlines};
 
     struct feed whole = {.rules = &checked}, chunked = {.rules = &checked};
     feed_run(&whole, (const char *)p, n, 0);
@@ -246,7 +298,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fuzz_fail("line %zu differs between the whole and the chunked feed", i);
         check_sanitized(&checked, &whole.lines[i]);
         check_sanitized(&checked, &chunked.lines[i]);
-        if (ngood < nsec) {
+        if (nlines > 0) {
+            const struct raw_line *raw = &whole.lines[i];
+            size_t len;
+            char *out = line_sanitize(&checked, raw->bytes, raw->len, raw->end, &len);
+            check_no_secret(&multi, out, len, "sanitized line (a line of a secret)");
+            free(out);
+        }
+        if (ngood < nall) {
             const struct raw_line *raw = &whole.lines[i];
             free(line_sanitize(&every, raw->bytes, raw->len, raw->end, NULL));
         }
@@ -262,5 +321,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     feed_free(&chunked);
     for (size_t i = 0; i < nsec; i++)
         free(secrets[i]);
+    line_secrets_free(all, nall);
+    for (size_t i = 0; i < nlines; i++)
+        free(lines[i]);
     return 0;
 }

@@ -3,15 +3,17 @@ queue, output hygiene, secrets, caps -- asserted on the stored events, the
 keys in Redis, and the processes left in /proc."""
 import json
 import os
+import re
 import shutil
 import signal
 import statistics
+import subprocess
 import tempfile
 import time
 import unittest
 
 from harness import (Stack, Redis, request, create, follow, stream, stored_events, wait_for,
-                     processes_with_env, zombies_of, line_latencies, PIPELINES, global_key)
+                     processes_with_env, zombies_of, line_latencies, PIPELINES, global_key, BIN)
 
 SECRET = "s3cr3t-VALUE-42"
 PRIVATE_KEY = "0x" + "ab" * 32
@@ -542,6 +544,112 @@ class MissingCommandTest(unittest.TestCase):
             self.assertEqual(request(s.port, "GET", "/api/workflow/health").status, 200)
         finally:
             self.assertEqual(s.close(), 0)
+
+
+class MultiLineSecretTest(unittest.TestCase):
+    # A secret's value may span lines (a PEM key, a JSON key file). Output
+    # is split into lines before masking, so no line ever holds the whole
+    # value: each of its lines is masked on its own.
+    PEM = ("-----BEGIN PRIVATE KEY-----\n"
+           "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n"
+           "VJTUt9Us8cKjMzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDu\n"
+           "ictpWBFa\n"
+           "-----END PRIVATE KEY-----")
+    JSON_KEY = ('{\r\n  "type": "service_account",\r\n'
+                '  "private_key_id": "5c1b3e2f9a7d4c6b8e0f",\r\n}')
+
+    def pipeline(self, tmp):
+        # The value printed with LF, to stderr, and with CR between its
+        # lines (one output line).
+        path = os.path.join(tmp, "pipe.json")
+        show = ('printf "key: %s\\n" "$TEST_KEY"; printf "%s\\n" "$TEST_KEY" >&2; '
+                'printf "%s" "$TEST_KEY" | tr "\\n" "\\r"; echo; echo done')
+        with open(path, "w") as f:
+            json.dump({"proofTypes": ["a"], "secrets": ["TEST_KEY"], "phases": [
+                {"name": "server-env", "step": "s", "timeout": 30,
+                 "command": ["/bin/sh", "-c", show]},
+                {"name": "phase-env", "step": "s", "timeout": 30,
+                 "env": {"TEST_KEY": self.JSON_KEY},
+                 "command": ["/bin/sh", "-c", show]},
+                {"name": "templated", "step": "s", "timeout": 30,
+                 "env": {"TEST_KEY": "tok-{sessionId}-{proofType}"},
+                 "command": ["/bin/sh", "-c", show]}]}, f)
+        return path
+
+    @staticmethod
+    def shown(ev, phase, stream):
+        return [e.data["message"] for e in ev if e.type == "log"
+                and e.data["phase"] == phase and e.data["stream"] == stream]
+
+    def test_no_line_of_a_multi_line_secret_is_stored_or_streamed(self):
+        tmp = tempfile.mkdtemp(prefix="ps-multiline-")
+        s = Stack(self.pipeline(tmp), env={"TEST_KEY": self.PEM})
+        try:
+            sid = create(s.port, "a")
+            ev = follow(s.port, sid)
+            self.assertEqual(ev[-1].type, "complete", ev[-1].data)
+            stored = json.dumps(stored_events(s.r, s, sid)) + json.dumps(
+                s.r("HGETALL", s.key(sid, "state")))
+            streamed = json.dumps([e.raw for e in ev])
+            log = s.ps.read_log()
+            # Runs of letters and digits: no JSON escape can hide them.
+            needles = {w for v in (self.PEM, self.JSON_KEY)
+                       for w in re.findall(r"[A-Za-z0-9_]{6,}", v)}
+            self.assertEqual(len(needles), 8, needles)
+            for w in needles:
+                self.assertNotIn(w, stored)
+                self.assertNotIn(w, streamed)
+                self.assertNotIn(w, log)
+            shown = lambda phase, stream: self.shown(ev, phase, stream)
+            self.assertEqual(shown("server-env", "stdout"),
+                             ["key: ***", "***", "***", "***", "***", "*" * 15, "done"])
+            self.assertEqual(shown("server-env", "stderr"), ["***"] * 5)
+            # A line shorter than four bytes ("{", "}") is not masked on its
+            # own; the blanks before a line stay.
+            self.assertEqual(shown("phase-env", "stdout"),
+                             ["key: {", "  ***", "  ***", "}", "{  ***  ***}", "done"])
+            self.assertEqual(shown("phase-env", "stderr"), ["{", "  ***", "  ***", "}"])
+        finally:
+            self.assertEqual(s.close(), 0)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_a_secret_in_a_phase_env_is_masked_as_the_phase_gets_it(self):
+        # The phase's env expands its placeholders: what the phase prints
+        # is the expanded value, so that is what is masked.
+        tmp = tempfile.mkdtemp(prefix="ps-multiline-")
+        s = Stack(self.pipeline(tmp), env={"TEST_KEY": self.PEM})
+        try:
+            sid = create(s.port, "a")
+            ev = follow(s.port, sid)
+            self.assertEqual(ev[-1].type, "complete", ev[-1].data)
+            value = "tok-%s-a" % sid
+            self.assertNotIn(value, json.dumps(stored_events(s.r, s, sid)))
+            self.assertNotIn(value, json.dumps([e.raw for e in ev]))
+            self.assertEqual(self.shown(ev, "templated", "stdout"), ["key: ***", "***", "done"])
+            self.assertEqual(self.shown(ev, "templated", "stderr"), ["***"])
+        finally:
+            self.assertEqual(s.close(), 0)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_a_secret_with_more_lines_than_can_be_masked_stops_the_start(self):
+        # Masking only the first lines of a value would leak the rest: the
+        # server refuses to start, and says which secret does not fit.
+        tmp = tempfile.mkdtemp(prefix="ps-multiline-")
+        try:
+            many = "\n".join("line-%03d-of-the-key" % i for i in range(300))
+            r = subprocess.run([BIN, "--pipeline", self.pipeline(tmp),
+                                "--listen", "unix:" + os.path.join(tmp, "ps.sock"),
+                                "--workdir", os.path.join(tmp, "w")],
+                               capture_output=True, text=True, timeout=30,
+                               env=dict(os.environ, TEST_KEY=many))
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("phase server-env: its secrets' values need more than 256 strings to "
+                          "mask (a multi-line value takes one per line); TEST_KEY does not fit",
+                          r.stderr)
+            self.assertNotIn("line-0", r.stderr + r.stdout)
+            self.assertFalse(os.path.exists(os.path.join(tmp, "ps.sock")))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 class DeathTest(unittest.TestCase):

@@ -213,6 +213,98 @@ static void test_a_utf8_prefix_never_ends_inside_a_character(void **state)
     assert_int_equal(line_utf8_prefix(s, 7, 0), 0);
 }
 
+static void test_a_multi_line_secret_is_split_into_its_lines(void **state)
+{
+    (void)state;
+    const char *v[LINE_MAX_SECRETS];
+    size_t n = 0;
+    /* "\n", "\r\n" and "\r" all end a line; blanks around a line go; lines
+     * shorter than LINE_SECRET_LINE_MIN ("}" and "ab") and blank ones are
+     * not masked on their own; a repeated line is kept once. */
+    assert_int_equal(line_secret_split("-----BEGIN KEY-----\nMIIEvQIB\r\n  ADAN\t\r}\n\nab\n"
+                                       "MIIEvQIB\n-----END KEY-----",
+                                       v, &n, LINE_MAX_SECRETS),
+                     0);
+    assert_int_equal(n, 4);
+    assert_string_equal(v[0], "-----BEGIN KEY-----");
+    assert_string_equal(v[1], "MIIEvQIB");
+    assert_string_equal(v[2], "ADAN");
+    assert_string_equal(v[3], "-----END KEY-----");
+    /* A value without a line break is taken as it is, blanks and all, and
+     * once: the pipeline may name the same value twice. */
+    assert_int_equal(line_secret_split(" s3cr3t ", v, &n, LINE_MAX_SECRETS), 0);
+    assert_int_equal(line_secret_split(" s3cr3t ", v, &n, LINE_MAX_SECRETS), 0);
+    assert_int_equal(line_secret_split("", v, &n, LINE_MAX_SECRETS), 0);
+    assert_int_equal(n, 5);
+    assert_string_equal(v[4], " s3cr3t ");
+    /* The only line of a value that is not blank is masked at any length:
+     * a short password read from a file keeps its newline. */
+    assert_int_equal(line_secret_split("pw1\n", v, &n, LINE_MAX_SECRETS), 0);
+    assert_int_equal(line_secret_split("\n\n", v, &n, LINE_MAX_SECRETS), 0);
+    assert_int_equal(n, 6);
+    assert_string_equal(v[5], "pw1");
+    line_secrets_free(v, n);
+}
+
+static void test_a_multi_line_secret_that_does_not_fit_adds_nothing(void **state)
+{
+    (void)state;
+    const char *v[8];
+    size_t n = 0;
+    assert_int_equal(line_secret_split("first-secret", v, &n, 8), 0);
+    /* Eight lines after one secret: seven fit, so none is added. */
+    const char *eight = "line1\nline2\nline3\nline4\nline5\nline6\nline7\nline8";
+    assert_int_equal(line_secret_split(eight, v, &n, 8), -1);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0], "first-secret");
+    /* Without the first secret, they fit exactly. */
+    line_secrets_free(v, n);
+    n = 0;
+    assert_int_equal(line_secret_split(eight, v, &n, 8), 0);
+    assert_int_equal(n, 8);
+    assert_string_equal(v[7], "line8");
+    assert_int_equal(line_secret_split("another", v, &n, 8), -1);
+    assert_int_equal(n, 8);
+    line_secrets_free(v, n);
+}
+
+static void test_every_line_of_a_multi_line_secret_is_masked(void **state)
+{
+    (void)state;
+    const char *v[LINE_MAX_SECRETS];
+    size_t n = 0;
+    const char *key = "-----BEGIN PRIVATE KEY-----\r\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\r\n"
+                      "BKcwggSjAgEAAoIBAQC7\r\n-----END PRIVATE KEY-----\r\n";
+    assert_int_equal(line_secret_split(key, v, &n, LINE_MAX_SECRETS), 0);
+    struct line_rules r = {.limit = 40, .secrets = v, .nsecrets = n};
+    /* The phase prints the key as a shell would: split at its newlines,
+     * with its carriage returns, in reads that cut its lines anywhere. */
+    struct linebuf lb;
+    struct collected c = {0};
+    linebuf_init(&lb, &r);
+    const char *out = "key: -----BEGIN PRIVATE KEY-----\r\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\r\n"
+                      "BKcwggSjAgEAAoIBAQC7\r\n-----END PRIVATE KEY-----\r\n"
+                      "done MIIEvQIBADANBgkq";
+    for (const char *p = out; *p; p += 3)
+        linebuf_feed(&lb, p, strnlen(p, 3), collect, &c);
+    linebuf_finish(&lb, collect, &c);
+    assert_int_equal(c.n, 5);
+    const char *want[] = {"key: ***", "***", "***", "***", "done ***"};
+    for (int i = 0; i < c.n; i++) {
+        char *line = line_sanitize(&r, c.lines[i], strlen(c.lines[i]), c.end[i], NULL);
+        assert_string_equal(line, want[i]);
+        free(line);
+    }
+    /* Its first line past the limit: cut, marked, and no part of it kept. */
+    char *cut = line_sanitize(&r, "0123456789012345678901234567890 MIIEvQIBADANBgkqhkiG9w0BAQE", 59,
+                              LINE_WHOLE, NULL);
+    assert_string_equal(cut, "0123456789012345678901234567890 ***" LINE_CUT_MARKER);
+    free(cut);
+    linebuf_free(&lb);
+    collected_free(&c);
+    line_secrets_free(v, n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +319,9 @@ int main(void)
             cmocka_unit_test(test_an_escape_sequence_cannot_eat_a_secrets_first_byte),
             cmocka_unit_test(test_a_secret_cut_inside_a_character_is_still_masked),
             cmocka_unit_test(test_a_utf8_prefix_never_ends_inside_a_character),
+            cmocka_unit_test(test_a_multi_line_secret_is_split_into_its_lines),
+            cmocka_unit_test(test_a_multi_line_secret_that_does_not_fit_adds_nothing),
+            cmocka_unit_test(test_every_line_of_a_multi_line_secret_is_masked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
