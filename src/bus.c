@@ -34,6 +34,7 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/epoll.h>
 
@@ -323,6 +324,14 @@ static void bus_drop(struct bus_conn *c, const char *why, int ms)
     bus_schedule_retry(c);
 }
 
+/* Whether Redis has done its part and only the loop has not looked yet (a
+ * busy loop): the connect is over, or bytes are waiting to be read. */
+static bool bus_answered(const struct bus_conn *c)
+{
+    struct pollfd p = {c->fd, c->up ? POLLIN : POLLOUT, 0};
+    return poll(&p, 1, 0) > 0;
+}
+
 static void bus_watch(struct loop *l, void *arg)
 {
     struct bus *b = arg;
@@ -332,10 +341,14 @@ static void bus_watch(struct loop *l, void *arg)
         struct bus_conn *c = conns[i];
         if (!c->ac)
             continue;
-        if (!c->up && now - c->heard > STORE_CONNECT_TIMEOUT_MS)
-            bus_drop(c, "not connected", STORE_CONNECT_TIMEOUT_MS);
-        else if (c->up && c->ac->replies.head && now - c->heard > STORE_COMMAND_TIMEOUT_MS)
+        bool late = c->up ? c->ac->replies.head && now - c->heard > STORE_COMMAND_TIMEOUT_MS
+                          : now - c->heard > STORE_CONNECT_TIMEOUT_MS;
+        if (!late || bus_answered(c))
+            continue;
+        if (c->up)
             bus_drop(c, "no reply", STORE_COMMAND_TIMEOUT_MS);
+        else
+            bus_drop(c, "not connected", STORE_CONNECT_TIMEOUT_MS);
     }
     b->watch_timer = loop_timer(l, BUS_WATCH_MS, bus_watch, b);
 }
