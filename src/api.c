@@ -258,7 +258,7 @@ static void api_stream_answer(struct buf *out, enum sse_verdict v)
         return;
     case SSE_VERDICT_UNAVAILABLE:
         if (log_due(&last_down, loop_now(), REDIS_LOG_EVERY_MS))
-            log_warn("answering 503 to a stream: the event loop has no Redis connection");
+            log_warn("answering 503 to a stream: no answer from Redis on the event loop");
         http_format_error(out, 503, RETRY_LATER, REDIS_UNAVAILABLE);
         return;
     }

@@ -10,7 +10,20 @@
  *     and a SUBSCRIBE sent just before that confirmation would then trip an
  *     assertion. The queue channel stays subscribed for the connection's
  *     whole life (main.c subscribes it first), so the count never drops to
- *     zero. */
+ *     zero.
+ *
+ * hiredis 0.14's asynchronous API has no timeouts: a Redis that accepts the
+ * connection but never replies (stopped, swapping, a network black hole)
+ * would hold every pending callback -- a new stream's admission, the
+ * viewers' reads, the reaper's look -- for as long as it stays silent. A
+ * watchdog (bus_watch) gives up a connection that has waited longer than
+ * STORE_CONNECT_TIMEOUT_MS to open or STORE_COMMAND_TIMEOUT_MS for a reply
+ * (store_schema.h; the same bounds as the synchronous connections'):
+ * hiredis then calls the pending callbacks with no reply, which is what
+ * their callers already do with a connection lost, and the connection is
+ * made again with the usual backoff. Waiting means replies are owed: a
+ * subscriber that has subscribed owes none, so a quiet subscriber is never
+ * given up, however long its channels stay silent. */
 #include "bus.h"
 #include "alloc.h"
 #include "config.h"
@@ -21,12 +34,14 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/epoll.h>
 
 #define BUS_BACKOFF_MIN_MS 100
 #define BUS_BACKOFF_MAX_MS 2000
 #define BUS_BUCKETS        256
+#define BUS_WATCH_MS       500 /* the watchdog's period */
 
 enum sub_state { SUB_IDLE, SUB_ACTIVE, SUB_LEAVING };
 
@@ -53,6 +68,11 @@ struct bus_conn {
     bool up;
     int64_t up_since;         /* loop_now() when it connected */
     unsigned long generation; /* connects so far */
+    /* loop_now() of the last bytes from Redis, or of the connect or the
+     * command that started the wait when nothing was owed: how long the
+     * connection has waited, for the watchdog. */
+    int64_t heard;
+    bool silent; /* given up for silence, nothing heard since: said once */
 };
 
 struct bus {
@@ -60,6 +80,7 @@ struct bus {
     const struct config *cfg;
     struct bus_conn cmd, sub;
     struct bus_sub *subs[BUS_BUCKETS];
+    uint64_t watch_timer;
     bool closing;
 };
 
@@ -72,6 +93,10 @@ static void adapter_io(struct loop *l, int fd, uint32_t events, void *arg)
     (void)l;
     (void)fd;
     struct bus_conn *c = arg;
+    if (c->ac && (events & EPOLLIN)) {
+        c->heard = loop_now();
+        c->silent = false;
+    }
     if (c->ac && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
         redisAsyncHandleRead(c->ac);
     if (c->ac && (events & EPOLLOUT))
@@ -256,6 +281,8 @@ int bus_command(struct bus *b, bus_reply_fn *fn, void *arg, int argc, const char
     struct bus_call *call = xmalloc(sizeof(*call));
     call->fn = fn;
     call->arg = arg;
+    if (!b->cmd.ac->replies.head) /* the wait for a reply starts now */
+        b->cmd.heard = loop_now();
     if (redisAsyncCommandArgv(b->cmd.ac, bus_call_reply, call, argc, argv, lens) != REDIS_OK) {
         free(call);
         return -1;
@@ -279,6 +306,51 @@ static void bus_schedule_retry(struct bus_conn *c)
         return;
     c->retry_timer = loop_timer(c->bus->loop, c->backoff_ms, bus_retry, c);
     c->backoff_ms = c->backoff_ms * 2 > BUS_BACKOFF_MAX_MS ? BUS_BACKOFF_MAX_MS : c->backoff_ms * 2;
+}
+
+/* Gives up a connection that waited too long (see the top): the pending
+ * callbacks run with no reply, and a new connection is tried after the
+ * backoff. The first time in a row, the server log says so. */
+static void bus_drop(struct bus_conn *c, const char *why, int ms)
+{
+    if (!c->silent)
+        log_warn("Redis %s connection: %s for %d ms; reconnecting",
+                 c->subscriber ? "subscriber" : "command", why, ms);
+    c->silent = true;
+    redisAsyncContext *ac = c->ac;
+    c->up = false; /* bus_command refuses from now on; no second log line */
+    redisAsyncFree(ac);
+    c->ac = NULL; /* bus_on_disconnect ran only if it had connected */
+    bus_schedule_retry(c);
+}
+
+/* Whether Redis has done its part and only the loop has not looked yet (a
+ * busy loop): the connect is over, or bytes are waiting to be read. */
+static bool bus_answered(const struct bus_conn *c)
+{
+    struct pollfd p = {c->fd, c->up ? POLLIN : POLLOUT, 0};
+    return poll(&p, 1, 0) > 0;
+}
+
+static void bus_watch(struct loop *l, void *arg)
+{
+    struct bus *b = arg;
+    int64_t now = loop_now();
+    struct bus_conn *conns[] = {&b->cmd, &b->sub};
+    for (int i = 0; i < 2; i++) {
+        struct bus_conn *c = conns[i];
+        if (!c->ac)
+            continue;
+        bool late = c->up ? c->ac->replies.head && now - c->heard > STORE_COMMAND_TIMEOUT_MS
+                          : now - c->heard > STORE_CONNECT_TIMEOUT_MS;
+        if (!late || bus_answered(c))
+            continue;
+        if (c->up)
+            bus_drop(c, "no reply", STORE_COMMAND_TIMEOUT_MS);
+        else
+            bus_drop(c, "not connected", STORE_CONNECT_TIMEOUT_MS);
+    }
+    b->watch_timer = loop_timer(l, BUS_WATCH_MS, bus_watch, b);
 }
 
 static void bus_on_disconnect(const redisAsyncContext *ac, int status)
@@ -336,6 +408,7 @@ static void bus_connect(struct bus_conn *c)
         return;
     }
     c->ac = ac;
+    c->heard = loop_now();
     c->fd = ac->c.fd;
     c->events = 0;
     c->watched = false;
@@ -368,6 +441,7 @@ struct bus *bus_new(struct loop *l, const struct config *cfg)
     b->cmd.backoff_ms = b->sub.backoff_ms = BUS_BACKOFF_MIN_MS;
     bus_connect(&b->cmd);
     bus_connect(&b->sub);
+    b->watch_timer = loop_timer(l, BUS_WATCH_MS, bus_watch, b);
     return b;
 }
 
@@ -376,6 +450,7 @@ void bus_free(struct bus *b)
     if (!b)
         return;
     b->closing = true;
+    loop_cancel(b->loop, b->watch_timer);
     struct bus_conn *conns[] = {&b->cmd, &b->sub};
     for (int i = 0; i < 2; i++) {
         if (conns[i]->retry_timer)

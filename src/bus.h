@@ -6,7 +6,10 @@
  * Their number does not depend on the number of viewers (docs/design.md, invariant 4). Both
  * reconnect by themselves with backoff; subscriptions are renewed after a
  * reconnect and their ready callback runs again, so a subscriber can re-read
- * what it may have missed.
+ * what it may have missed. A connection that does not open within
+ * STORE_CONNECT_TIMEOUT_MS, or owes a reply for longer than
+ * STORE_COMMAND_TIMEOUT_MS (store_schema.h), is given up and made again
+ * like a lost one: no command waits on a silent Redis without a bound.
  *
  * All functions run on the loop thread. */
 #ifndef PHASESTREAM_BUS_H
@@ -24,7 +27,7 @@ struct redisReply;
 typedef void bus_msg_fn(void *arg, const char *data, size_t len);
 /* The subscription is active (first time, and after every reconnect). */
 typedef void bus_ready_fn(void *arg);
-/* A command's reply; NULL when the connection was lost first. */
+/* A command's reply; NULL when the connection was lost or given up first. */
 typedef void bus_reply_fn(void *arg, struct redisReply *reply);
 
 struct bus *bus_new(struct loop *l, const struct config *cfg);

@@ -111,6 +111,7 @@ struct sse {
     struct reply *replies; /* answers that are not streams, being written */
     struct attach *parked; /* admissions waiting for the commands connection */
     uint64_t park_timer;
+    struct attach *asking;       /* admissions whose read is out: see sse_tick */
     struct buf pump;             /* the events of the pump in progress */
     const struct viewer *pumped; /* whose they are; NULL when empty */
     struct sendq *sendq;
@@ -765,9 +766,11 @@ struct attach {
     int fd;
     int request_id;
     uint64_t last_id;
-    sse_answer_fn *answer; /* NULL: the headers are sent (sse_attach) */
-    int64_t deadline;      /* for an answer from Redis, then 503 */
-    struct attach *next;   /* parked */
+    sse_answer_fn *answer;      /* NULL: the headers are sent (sse_attach) */
+    int64_t deadline;           /* for an answer from Redis, then 503 */
+    bool asking;                /* its read is out, and it is on sse's asking list */
+    bool answered;              /* 503 at its deadline: the read's reply only frees it */
+    struct attach *prev, *next; /* on the asking list, or next on the parked one */
     char sid[STORE_SID_MAX + 1];
 };
 
@@ -800,6 +803,32 @@ static bool sse_park(struct attach *a)
     if (!s->park_timer)
         s->park_timer = loop_timer(s->loop, SSE_PARK_RETRY_MS, sse_unpark, s);
     return true;
+}
+
+/* Takes the admission off the asking list. */
+static void sse_unask(struct attach *a)
+{
+    if (!a->asking)
+        return;
+    if (a->prev)
+        a->prev->next = a->next;
+    else
+        a->sse->asking = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
+    a->asking = false;
+    a->prev = a->next = NULL;
+}
+
+/* Answers an admission with the handler's text for a verdict that is not a
+ * stream; the connection is then the reply's, a is the caller's. */
+static void sse_refuse(struct attach *a, enum sse_verdict verdict)
+{
+    struct buf text;
+    buf_init(&text);
+    a->answer(&text, verdict);
+    reply_send(a->sse, a->fd, (uint16_t)a->request_id, &text);
+    buf_free(&text);
 }
 
 /* Makes the connection a viewer of its session, its first bytes head (the
@@ -843,6 +872,11 @@ static void sse_add_viewer(struct attach *a, const struct buf *head)
 static void sse_admit_reply(void *arg, bool down, bool exists, uint64_t terminal)
 {
     struct attach *a = arg;
+    if (a->answered) { /* late: its deadline passed (sse_tick) */
+        free(a);
+        return;
+    }
+    sse_unask(a);
     if (down && sse_park(a))
         return;
     enum sse_verdict verdict = SSE_VERDICT_STREAM;
@@ -852,15 +886,15 @@ static void sse_admit_reply(void *arg, bool down, bool exists, uint64_t terminal
         verdict = SSE_VERDICT_NOT_FOUND;
     else if (terminal && a->last_id >= terminal)
         verdict = SSE_VERDICT_DELIVERED; /* 204 tells EventSource to stop */
+    if (verdict != SSE_VERDICT_STREAM) {
+        sse_refuse(a, verdict);
+        free(a);
+        return;
+    }
     struct buf text;
     buf_init(&text);
     a->answer(&text, verdict);
-    if (verdict == SSE_VERDICT_STREAM) {
-        sse_add_viewer(a, &text);
-    } else {
-        reply_send(a->sse, a->fd, (uint16_t)a->request_id, &text);
-        free(a);
-    }
+    sse_add_viewer(a, &text);
     buf_free(&text);
 }
 
@@ -884,8 +918,19 @@ static void sse_attach_on_loop(struct loop *l, void *arg)
 
 static void sse_admit_send(struct attach *a)
 {
-    if (store_async_head(a->sse->store, a->sid, sse_admit_reply, a) != 0)
+    struct sse *s = a->sse;
+    if (store_async_head(s->store, a->sid, sse_admit_reply, a) != 0) {
         sse_admit_reply(a, true, false, 0); /* the bus is not connected */
+        return;
+    }
+    /* A Redis that is connected but silent is answered for at the deadline
+     * (sse_tick), not when the bus gives the connection up. */
+    a->asking = true;
+    a->prev = NULL;
+    a->next = s->asking;
+    if (s->asking)
+        s->asking->prev = a;
+    s->asking = a;
 }
 
 static void sse_post_attach(struct sse *s, int fd, int request_id, const char *sid,
@@ -913,7 +958,8 @@ void sse_admit(struct sse *s, int fd, int request_id, const char *sid, uint64_t 
 }
 
 /* Once a second: keepalive comments on idle streams, drop stalled viewers,
- * and every few seconds re-read each feed's length. */
+ * 503 to the admissions whose read is still out at their deadline, and
+ * every few seconds re-read each feed's length. */
 static void sse_tick(struct loop *l, void *arg)
 {
     struct sse *s = arg;
@@ -941,6 +987,19 @@ static void sse_tick(struct loop *l, void *arg)
         if (now - r->since > stall)
             reply_free(r); /* a web server that takes not even a short answer */
         r = next;
+    }
+    struct attach *a = s->asking;
+    while (a) {
+        struct attach *next = a->next;
+        if (now >= a->deadline) {
+            /* Redis is connected but has not replied: the read stays out
+             * (the bus gives it up within STORE_COMMAND_TIMEOUT_MS, bus.c)
+             * and frees a when it returns; the client has its answer. */
+            sse_unask(a);
+            a->answered = true;
+            sse_refuse(a, SSE_VERDICT_UNAVAILABLE);
+        }
+        a = next;
     }
     if (now - s->last_resync >= SSE_RESYNC_MS) {
         s->last_resync = now;

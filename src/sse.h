@@ -63,7 +63,8 @@ typedef void sse_answer_fn(struct buf *out, enum sse_verdict v);
  * after last_id, answers with answer(), and streams them if so. While the
  * loop's commands connection is down (a Redis restart), the check waits for
  * it up to SSE_ADMIT_WAIT_MS (sse.c), longer than the bus' longest backoff,
- * before the answer is SSE_VERDICT_UNAVAILABLE. */
+ * before the answer is SSE_VERDICT_UNAVAILABLE; so it does when the
+ * connection is up but Redis does not reply. */
 void sse_admit(struct sse *s, int fd, int request_id, const char *sid, uint64_t last_id,
                sse_answer_fn *answer);
 

@@ -28,9 +28,6 @@ struct store {
     char ttl[16], heartbeat_ms[24], max_queue[16];
 };
 
-#define STORE_CONNECT_TIMEOUT_MS 1000
-#define STORE_COMMAND_TIMEOUT_MS 5000
-
 struct store *store_new(const struct config *cfg)
 {
     struct store *st = xcalloc(1, sizeof(*st));

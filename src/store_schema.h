@@ -83,6 +83,15 @@ bool store_entry_terminal(const struct store_entry *e);
 
 /* A notify message: the id of the newest event. false if it is not one. */
 bool store_notify_parse(const char *data, size_t len, uint64_t *id);
+/* How long a connection to Redis may take to open, and how long a command
+ * may wait for its reply, on both faces: the synchronous connections'
+ * socket timeouts (store.c), the loop's connections' watchdog (bus.c).
+ * Past the bound the connection is given up and made again, so a Redis
+ * that accepts but does not answer (stopped, swapping, a network black
+ * hole) is Redis trouble like a Redis that is down (invariant 8). */
+#define STORE_CONNECT_TIMEOUT_MS 1000
+#define STORE_COMMAND_TIMEOUT_MS 5000
+
 /* The commands that open a connection to Redis, in order: AUTH (with a
  * password), SELECT (a database other than 0, but not on a subscriber:
  * channels are not per database) and CLIENT SETNAME, so that an operator

@@ -287,6 +287,88 @@ class RedisOutageTest(unittest.TestCase):
             env.close()
 
 
+def answers_by(clients, deadline):
+    """[(status, headers, body, closed) or None] of the FastCGI clients,
+    whose requests were sent, reading each until deadline (time.time())."""
+    out = []
+    for c in clients:
+        c.sock.settimeout(max(0.1, deadline - time.time()))
+        try:
+            status, headers, body = c.response()
+            out.append((status, headers, body, c.closed()))
+        except (socket.timeout, ConnectionError):
+            out.append(None)
+    return out
+
+
+class HungRedisTest(unittest.TestCase):
+    def test_a_stream_asked_for_while_redis_does_not_reply_is_a_503_within_seconds(self):
+        # Redis connected but silent (stopped, swapping, a network black
+        # hole): each new stream is answered 503 within the admission's wait
+        # (SSE_ADMIT_WAIT_MS) and its connection is not held; the command
+        # connection, silent past STORE_COMMAND_TIMEOUT_MS, is dropped and
+        # made again, and the idle subscriber is left alone. Once Redis
+        # replies, a viewer that followed the session all along gets every
+        # event exactly once and the run ends, leaving no process.
+        env = Env()
+        try:
+            a = env.ps()
+            n = env.nginx(a.socket)
+            sid = create(n.port, "ticks")
+            r = env.redis.client()
+            wait_for(lambda: r("LLEN", env.key(sid, "events")) > 5, what="some ticks")
+            got = []
+            t = threading.Thread(target=lambda: got.extend(follow(n.port, sid, timeout=40)))
+            t.start()
+            wait_for(lambda: "phasestream_sse_clients 1\n" in
+                     request(n.port, "GET", "/api/workflow/metrics").body, what="the follower")
+            fds_before = a.fd_count()
+            stopped = time.time()
+            os.kill(env.redis.proc.pid, signal.SIGSTOP)
+            try:
+                clients = []
+                for _ in range(20):
+                    c = FastCGI(a.socket)
+                    c.send("GET", "/api/workflow?sessionId=" + sid)
+                    clients.append(c)
+                answers = answers_by(clients, stopped + 6.0)
+                answered = time.time() - stopped
+                held = a.fd_count() - fds_before
+                for c in clients:
+                    c.close()
+                # Past the command bound, so the watchdog has had its turn.
+                time.sleep(max(0.0, 7.0 - (time.time() - stopped)))
+            finally:
+                os.kill(env.redis.proc.pid, signal.SIGCONT)
+            self.assertNotIn(None, answers, "streams unanswered while Redis was silent")
+            for status, headers, body, closed in answers:
+                self.assertEqual(status, 503)
+                self.assertEqual(headers.get("retry-after"), "2")
+                self.assertEqual(body, '{"error":"Redis is unavailable"}')
+                self.assertTrue(closed)
+            self.assertLess(answered, 6.0)
+            # The runner's own Redis connection may be between two tries.
+            self.assertLessEqual(held, 2)
+            log = a.read_log()
+            self.assertIn("Redis command connection: no reply for 5000 ms", log)
+            self.assertNotIn("Redis subscriber connection", log)
+            # Back: the follower saw the whole log, once, in order.
+            t.join(40)
+            self.assertFalse(t.is_alive())
+            stored = stored_events(r, env, sid)
+            self.assertEqual(stored[-1][1], "complete")
+            self.assertEqual(len(ticks(got)), 80)
+            self.assertEqual(as_tuples(got), stored)
+            # A new stream is served again, from the first event.
+            self.assertEqual(as_tuples(follow(n.port, sid)), stored)
+            r.close()
+            self.assertEqual(processes_with_env("PS_TEST_MARK=mark-" + sid), [])
+            self.assertEqual(zombies_of(a.pid), [])
+        finally:
+            os.kill(env.redis.proc.pid, signal.SIGCONT)
+            self.assertEqual(env.close(), [0])
+
+
 class ShutdownTest(unittest.TestCase):
     def test_sigterm_lets_a_short_phase_finish(self):
         env = Env()
