@@ -192,7 +192,16 @@ static void api_create(struct api *api, struct store *st, FCGX_Request *req, str
         return;
     }
     char *body = xmalloc((size_t)cfg->max_body + 2);
-    int n = FCGX_GetStr(body, cfg->max_body + 1, req->in);
+    int n = http_read_body(req, body, cfg->max_body + 1);
+    if (n < 0 || n < declared) {
+        /* Dropped or failed (nobody to answer), or ended early: a cut body
+         * must not pass for a shorter one ("proofType=groth16&..." cut
+         * after the type would still create a session). */
+        free(body);
+        if (n >= 0)
+            http_error(req, 400, NULL, "the body ended before its %ld bytes", declared);
+        return;
+    }
     if (n > cfg->max_body) {
         free(body);
         http_error(req, 413, NULL, "the body is larger than %d bytes", cfg->max_body);

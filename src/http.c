@@ -52,7 +52,8 @@ struct http_current {
 };
 static _Thread_local struct http_current http_current = {-1, 0, 0, false};
 
-/* A request thread's connection while it reads a request (FCGX_Accept_r):
+/* A request thread's connection while it reads a request (FCGX_Accept_r),
+ * or its body (http_read_body):
  * libfcgi's reads are bounded one by one (SO_RCVTIMEO), so a peer that
  * trickles a byte at a time, or a kept connection that stays silent,
  * could hold the thread for ever, and http_stop would wait for it. The
@@ -399,14 +400,20 @@ int http_listen(const struct config *cfg, char *err, size_t errlen)
 
 /* ---- request threads ---- */
 
-/* fd is being read (or, -1, no longer). Once http_stop has begun, a read
- * that starts is shut down at once: its watch may already have passed. */
-static void http_reading_set(struct http *h, struct http_reading *rd, int fd, bool kept)
+/* The request thread's own server and watched read (http_thread). */
+static _Thread_local struct http *http_self;
+static _Thread_local struct http_reading *http_self_reading;
+
+/* fd is being read until deadline_ms (or, -1, no longer). Once http_stop
+ * has begun, a read that starts is shut down at once: its watch may
+ * already have passed. */
+static void http_reading_set(struct http *h, struct http_reading *rd, int fd, bool kept,
+                             long long deadline_ms)
 {
     pthread_mutex_lock(&rd->lock);
     rd->fd = fd;
     rd->kept = kept;
-    rd->deadline_ms = loop_now() + h->cfg->request_timeout * 1000LL;
+    rd->deadline_ms = deadline_ms;
     if (fd >= 0 && atomic_load(&h->stopping))
         shutdown(fd, SHUT_RDWR);
     pthread_mutex_unlock(&rd->lock);
@@ -416,10 +423,31 @@ static void http_reading_set(struct http *h, struct http_reading *rd, int fd, bo
 static bool http_accept(struct http *h, struct http_reading *rd, FCGX_Request *req, int fd,
                         bool kept)
 {
-    http_reading_set(h, rd, fd, kept);
+    http_reading_set(h, rd, fd, kept, loop_now() + h->cfg->request_timeout * 1000LL);
     bool ok = FCGX_Accept_r(req) == 0;
-    http_reading_set(h, rd, -1, false);
+    http_reading_set(h, rd, -1, false, 0);
     return ok;
+}
+
+int http_read_body(FCGX_Request *req, char *buf, int max)
+{
+    struct http *h = http_self;
+    struct http_reading *rd = http_self_reading;
+    if (rd)
+        http_reading_set(h, rd, http_current.fd, false, http_current.deadline_ms);
+    int n = FCGX_GetStr(buf, max, req->in);
+    bool cut = false;
+    if (rd) {
+        pthread_mutex_lock(&rd->lock);
+        cut = rd->fd < 0; /* the watchdog took it */
+        rd->fd = -1;
+        pthread_mutex_unlock(&rd->lock);
+    }
+    if (cut || FCGX_GetError(req->in) != 0) {
+        http_current.dropped = true; /* nothing more is written */
+        return -1;
+    }
+    return n;
 }
 
 static void http_serve(struct http *h, struct http_reading *rd, FCGX_Request *req, void *state,
@@ -499,6 +527,8 @@ static void *http_thread(void *arg)
     struct http *h = ((struct http_thread_arg *)arg)->h;
     struct http_reading *rd = ((struct http_thread_arg *)arg)->rd;
     free(arg);
+    http_self = h;
+    http_self_reading = rd;
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);

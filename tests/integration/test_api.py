@@ -1,10 +1,12 @@
 """The HTTP contract of docs/api.md, through a real nginx: every endpoint, every
 status code, JSON errors."""
 import json
+import re
 import time
 import unittest
 
-from harness import Stack, Redis, request, create, follow, stored_events, wait_for, global_key
+from harness import (Stack, Redis, FastCGI, request, create, follow, stored_events, wait_for,
+                     global_key)
 
 
 class ApiTest(unittest.TestCase):
@@ -65,6 +67,24 @@ class ApiTest(unittest.TestCase):
                             ("<xml/>", "application/xml")]:
             r = request(self.s.port, "POST", "/api/workflow", body, {"Content-Type": ctype})
             self.assertJsonError(r, 400)
+
+    def test_a_body_shorter_than_its_content_length_is_400_and_creates_nothing(self):
+        # Cut after the proof type, the body would still read as a request:
+        # it must not pass for a shorter one. (A web server does not send
+        # such a body; a FastCGI peer can.)
+        def created():
+            body = request(self.s.port, "GET", "/api/workflow/metrics").body
+            return re.search(r"^phasestream_sessions_created_total (\d+)$", body, re.M).group(1)
+        before = created()
+        c = FastCGI(self.s.ps.socket)
+        c.send("POST", "/api/workflow", b"proofType=ok",
+               headers={"CONTENT_LENGTH": "40",
+                        "CONTENT_TYPE": "application/x-www-form-urlencoded"})
+        status, _, body = c.response()
+        c.close()
+        self.assertEqual(status, 400)
+        self.assertEqual(json.loads(body)["error"], "the body ended before its 40 bytes")
+        self.assertEqual(created(), before)
 
     def test_post_body_over_the_limit_is_413(self):
         big = json.dumps({"proofType": "groth16", "pad": "x" * 20000})

@@ -7,7 +7,8 @@ import socket
 import time
 import unittest
 
-from harness import PIPELINES, Stack, Workspace, FastCGI, request, create, follow, rss_kib, RELEASE_BIN
+from harness import (PIPELINES, Stack, Workspace, FastCGI, request, create, follow, rss_kib,
+                     RELEASE_BIN, FCGI_BEGIN, FCGI_PARAMS, FCGI_STDIN, _fcgi_record, _fcgi_len)
 
 
 def slow_reader(port, path):
@@ -107,6 +108,43 @@ class SlowClientTest(unittest.TestCase):
             metrics = request(s.port, "GET", "/api/workflow/metrics").body
             self.assertIn("phasestream_http_clients_dropped_total 1\n", metrics)
             self.assertIn("had not sent a whole request within 2 s", s.ps.read_log())
+        finally:
+            self.assertEqual(s.close(), 0)
+
+    def test_a_body_trickled_a_byte_at_a_time_is_dropped_at_the_request_deadline(self):
+        # The same for the body of a POST, read by the handler after the
+        # request's parameters.
+        s = Stack("basic.json", args=["--threads", "1", "--request-timeout", "2"])
+        try:
+            body = b'{"proofType":"ok"}'
+            enc = b"".join(_fcgi_len(len(k)) + _fcgi_len(len(v)) + k + v for k, v in (
+                (b"REQUEST_METHOD", b"POST"), (b"REQUEST_URI", b"/api/workflow"),
+                (b"QUERY_STRING", b""), (b"CONTENT_TYPE", b"application/json"),
+                (b"CONTENT_LENGTH", str(len(body)).encode())))
+            head = (_fcgi_record(FCGI_BEGIN, 1, bytes([0, 1, 0, 0, 0, 0, 0, 0]))
+                    + _fcgi_record(FCGI_PARAMS, 1, enc) + _fcgi_record(FCGI_PARAMS, 1, b""))
+            stdin = _fcgi_record(FCGI_STDIN, 1, body)
+            slow = socket.socket(socket.AF_UNIX)
+            slow.connect(s.ps.socket)
+            slow.sendall(head + stdin[:9])
+            t0 = time.time()
+            cut = None
+            for b in stdin[9:]:
+                try:
+                    slow.send(bytes([b]))
+                except OSError:
+                    cut = time.time() - t0
+                    break
+                time.sleep(0.5)
+            self.assertIsNotNone(cut, "still read after %.1f s" % (time.time() - t0))
+            self.assertLess(cut, 5.0)
+            slow.close()
+            c = FastCGI(s.ps.socket, timeout=10)
+            c.send("GET", "/api/workflow/health")
+            self.assertEqual(c.response()[0], 200)
+            metrics = request(s.port, "GET", "/api/workflow/metrics").body
+            self.assertIn("phasestream_http_clients_dropped_total 1\n", metrics)
+            self.assertIn("phasestream_sessions_created_total 0\n", metrics)
         finally:
             self.assertEqual(s.close(), 0)
 
