@@ -581,55 +581,51 @@ class MultiLineSecretTest(unittest.TestCase):
         return [e.data["message"] for e in ev if e.type == "log"
                 and e.data["phase"] == phase and e.data["stream"] == stream]
 
-    def test_no_line_of_a_multi_line_secret_is_stored_or_streamed(self):
+    def run_session(self):
+        """One session of the pipeline with TEST_KEY the PEM key: (the
+        stack, its session id, the events followed); stopped on cleanup."""
         tmp = tempfile.mkdtemp(prefix="ps-multiline-")
+        self.addCleanup(shutil.rmtree, tmp, True)
         s = Stack(self.pipeline(tmp), env={"TEST_KEY": self.PEM})
-        try:
-            sid = create(s.port, "a")
-            ev = follow(s.port, sid)
-            self.assertEqual(ev[-1].type, "complete", ev[-1].data)
-            stored = json.dumps(stored_events(s.r, s, sid)) + json.dumps(
-                s.r("HGETALL", s.key(sid, "state")))
-            streamed = json.dumps([e.raw for e in ev])
-            log = s.ps.read_log()
-            # Runs of letters and digits: no JSON escape can hide them.
-            needles = {w for v in (self.PEM, self.JSON_KEY)
-                       for w in re.findall(r"[A-Za-z0-9_]{6,}", v)}
-            self.assertEqual(len(needles), 8, needles)
-            for w in needles:
-                self.assertNotIn(w, stored)
-                self.assertNotIn(w, streamed)
-                self.assertNotIn(w, log)
-            shown = lambda phase, stream: self.shown(ev, phase, stream)
-            self.assertEqual(shown("server-env", "stdout"),
-                             ["key: ***", "***", "***", "***", "***", "*" * 15, "done"])
-            self.assertEqual(shown("server-env", "stderr"), ["***"] * 5)
-            # A line shorter than four bytes ("{", "}") is not masked on its
-            # own; the blanks before a line stay.
-            self.assertEqual(shown("phase-env", "stdout"),
-                             ["key: {", "  ***", "  ***", "}", "{  ***  ***}", "done"])
-            self.assertEqual(shown("phase-env", "stderr"), ["{", "  ***", "  ***", "}"])
-        finally:
-            self.assertEqual(s.close(), 0)
-            shutil.rmtree(tmp, ignore_errors=True)
+        self.addCleanup(lambda: self.assertEqual(s.close(), 0))
+        sid = create(s.port, "a")
+        ev = follow(s.port, sid)
+        self.assertEqual(ev[-1].type, "complete", ev[-1].data)
+        return s, sid, ev
+
+    def test_no_line_of_a_multi_line_secret_is_stored_or_streamed(self):
+        s, sid, ev = self.run_session()
+        stored = json.dumps(stored_events(s.r, s, sid)) + json.dumps(
+            s.r("HGETALL", s.key(sid, "state")))
+        streamed = json.dumps([e.raw for e in ev])
+        log = s.ps.read_log()
+        # Runs of letters and digits: no JSON escape can hide them.
+        needles = {w for v in (self.PEM, self.JSON_KEY)
+                   for w in re.findall(r"[A-Za-z0-9_]{6,}", v)}
+        self.assertEqual(len(needles), 8, needles)
+        for w in needles:
+            self.assertNotIn(w, stored)
+            self.assertNotIn(w, streamed)
+            self.assertNotIn(w, log)
+        shown = lambda phase, stream: self.shown(ev, phase, stream)
+        self.assertEqual(shown("server-env", "stdout"),
+                         ["key: ***", "***", "***", "***", "***", "*" * 15, "done"])
+        self.assertEqual(shown("server-env", "stderr"), ["***"] * 5)
+        # A line shorter than four bytes ("{", "}") is not masked on its
+        # own; the blanks before a line stay.
+        self.assertEqual(shown("phase-env", "stdout"),
+                         ["key: {", "  ***", "  ***", "}", "{  ***  ***}", "done"])
+        self.assertEqual(shown("phase-env", "stderr"), ["{", "  ***", "  ***", "}"])
 
     def test_a_secret_in_a_phase_env_is_masked_as_the_phase_gets_it(self):
         # The phase's env expands its placeholders: what the phase prints
         # is the expanded value, so that is what is masked.
-        tmp = tempfile.mkdtemp(prefix="ps-multiline-")
-        s = Stack(self.pipeline(tmp), env={"TEST_KEY": self.PEM})
-        try:
-            sid = create(s.port, "a")
-            ev = follow(s.port, sid)
-            self.assertEqual(ev[-1].type, "complete", ev[-1].data)
-            value = "tok-%s-a" % sid
-            self.assertNotIn(value, json.dumps(stored_events(s.r, s, sid)))
-            self.assertNotIn(value, json.dumps([e.raw for e in ev]))
-            self.assertEqual(self.shown(ev, "templated", "stdout"), ["key: ***", "***", "done"])
-            self.assertEqual(self.shown(ev, "templated", "stderr"), ["***"])
-        finally:
-            self.assertEqual(s.close(), 0)
-            shutil.rmtree(tmp, ignore_errors=True)
+        s, sid, ev = self.run_session()
+        value = "tok-%s-a" % sid
+        self.assertNotIn(value, json.dumps(stored_events(s.r, s, sid)))
+        self.assertNotIn(value, json.dumps([e.raw for e in ev]))
+        self.assertEqual(self.shown(ev, "templated", "stdout"), ["key: ***", "***", "done"])
+        self.assertEqual(self.shown(ev, "templated", "stderr"), ["***"])
 
     def test_a_secret_with_more_lines_than_can_be_masked_stops_the_start(self):
         # Masking only the first lines of a value would leak the rest: the

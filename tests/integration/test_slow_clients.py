@@ -79,6 +79,31 @@ class SlowClientTest(unittest.TestCase):
         finally:
             self.assertEqual(s.close(), 0)
 
+    def assertTrickleCut(self, s, first, rest):
+        """Sends first, then rest a byte every half second to the only
+        request thread of s (--request-timeout 2): the connection is cut
+        within 5 s, counted, and the next request is answered."""
+        slow = socket.socket(socket.AF_UNIX)
+        slow.connect(s.ps.socket)
+        slow.sendall(first)
+        t0 = time.time()
+        cut = None
+        for b in rest:
+            try:
+                slow.send(bytes([b]))
+            except OSError:
+                cut = time.time() - t0
+                break
+            time.sleep(0.5)
+        slow.close()
+        self.assertIsNotNone(cut, "still read after %.1f s" % (time.time() - t0))
+        self.assertLess(cut, 5.0)
+        c = FastCGI(s.ps.socket, timeout=10)
+        c.send("GET", "/api/workflow/health")
+        self.assertEqual(c.response()[0], 200)
+        metrics = request(s.port, "GET", "/api/workflow/metrics").body
+        self.assertIn("phasestream_http_clients_dropped_total 1\n", metrics)
+
     def test_a_request_trickled_a_byte_at_a_time_is_dropped_at_the_request_deadline(self):
         # Each read of libfcgi is bounded, not the whole request: a peer
         # sending a byte every half second held the only request thread for
@@ -86,27 +111,8 @@ class SlowClientTest(unittest.TestCase):
         # and the next request is answered.
         s = Stack("basic.json", args=["--threads", "1", "--request-timeout", "2"])
         try:
-            slow = socket.socket(socket.AF_UNIX)
-            slow.connect(s.ps.socket)
             begin = bytes([1, 1, 0, 1, 0, 8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0])
-            t0 = time.time()
-            cut = None
-            for b in begin[:12]:
-                try:
-                    slow.send(bytes([b]))
-                except OSError:
-                    cut = time.time() - t0
-                    break
-                time.sleep(0.5)
-            self.assertIsNotNone(cut, "still read after %.1f s" % (time.time() - t0))
-            self.assertLess(cut, 5.0)
-            slow.close()
-            c = FastCGI(s.ps.socket, timeout=10)
-            c.send("GET", "/api/workflow/health")
-            status, _, _ = c.response()
-            self.assertEqual(status, 200)
-            metrics = request(s.port, "GET", "/api/workflow/metrics").body
-            self.assertIn("phasestream_http_clients_dropped_total 1\n", metrics)
+            self.assertTrickleCut(s, b"", begin[:12])
             self.assertIn("had not sent a whole request within 2 s", s.ps.read_log())
         finally:
             self.assertEqual(s.close(), 0)
@@ -124,26 +130,8 @@ class SlowClientTest(unittest.TestCase):
             head = (_fcgi_record(FCGI_BEGIN, 1, bytes([0, 1, 0, 0, 0, 0, 0, 0]))
                     + _fcgi_record(FCGI_PARAMS, 1, enc) + _fcgi_record(FCGI_PARAMS, 1, b""))
             stdin = _fcgi_record(FCGI_STDIN, 1, body)
-            slow = socket.socket(socket.AF_UNIX)
-            slow.connect(s.ps.socket)
-            slow.sendall(head + stdin[:9])
-            t0 = time.time()
-            cut = None
-            for b in stdin[9:]:
-                try:
-                    slow.send(bytes([b]))
-                except OSError:
-                    cut = time.time() - t0
-                    break
-                time.sleep(0.5)
-            self.assertIsNotNone(cut, "still read after %.1f s" % (time.time() - t0))
-            self.assertLess(cut, 5.0)
-            slow.close()
-            c = FastCGI(s.ps.socket, timeout=10)
-            c.send("GET", "/api/workflow/health")
-            self.assertEqual(c.response()[0], 200)
+            self.assertTrickleCut(s, head + stdin[:9], stdin[9:])
             metrics = request(s.port, "GET", "/api/workflow/metrics").body
-            self.assertIn("phasestream_http_clients_dropped_total 1\n", metrics)
             self.assertIn("phasestream_sessions_created_total 0\n", metrics)
         finally:
             self.assertEqual(s.close(), 0)
