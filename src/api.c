@@ -25,10 +25,10 @@
 
 #ifndef PHASESTREAM_VERSION
 #define PHASESTREAM_VERSION "0.1.0"
+#endif
 
 /* The API hands the session ids it accepts to the store, which keys them. */
 _Static_assert(REQUEST_SID_MAX == STORE_SID_MAX, "a session id the API accepts fits the store");
-#endif
 
 static const char QUEUED_STEP[] = "Waiting for a runner...";
 static const char RETRY_LATER[] = "Retry-After: 2\r\n";

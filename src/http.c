@@ -46,26 +46,31 @@
  * they leave the thread). */
 struct http_current {
     int fd;
+    int watch_fd; /* the request thread's watched descriptor (http_reading), or -1 */
     int timeout_s;
     long long deadline_ms; /* CLOCK_MONOTONIC */
     bool dropped;
 };
-static _Thread_local struct http_current http_current = {-1, 0, 0, false};
+static _Thread_local struct http_current http_current = {-1, -1, 0, 0, false};
 
-/* A request thread's connection while it reads a request (FCGX_Accept_r),
- * or its body (http_read_body):
- * libfcgi's reads are bounded one by one (SO_RCVTIMEO), so a peer that
- * trickles a byte at a time, or a kept connection that stays silent,
- * could hold the thread for ever, and http_stop would wait for it. The
- * watchdog shuts the connection down when the whole read outlives
- * --request-timeout (counted as a dropped client, but for a kept
- * connection's quiet wait for its next request), and http_stop at once. The lock keeps it from
- * shutting down a descriptor the thread has closed (and accept may have reused). */
+/* A request thread's connection while it reads a request (FCGX_Accept_r)
+ * or its body (http_read_body). libfcgi's reads are bounded one by one
+ * (SO_RCVTIMEO), so a peer that trickles a byte at a time could hold the
+ * thread for ever, and http_stop would wait for it. The watchdog shuts the
+ * connection down when the whole read outlives --request-timeout, counted
+ * and logged (cut), and http_stop shuts down its reading side at once, so
+ * that a request already in is still answered. A kept connection's wait
+ * for its next request is watched too, but quietly (kept): an idle kept
+ * connection is nobody's fault. fd is a duplicate of the connection's
+ * descriptor, kept open by the thread for the connection's life: libfcgi
+ * may close the connection's own descriptor inside a read, and accept may
+ * reuse its number at once, but never this one's while it is watched. */
 struct http_reading {
     pthread_mutex_t lock;
     int fd;                /* -1: not reading */
     long long deadline_ms; /* CLOCK_MONOTONIC */
-    bool kept;             /* waiting for a kept connection's next request: quiet is normal */
+    bool kept;
+    bool cut; /* shut down at its deadline */
 };
 
 struct http {
@@ -404,50 +409,69 @@ int http_listen(const struct config *cfg, char *err, size_t errlen)
 static _Thread_local struct http *http_self;
 static _Thread_local struct http_reading *http_self_reading;
 
-/* fd is being read until deadline_ms (or, -1, no longer). Once http_stop
- * has begun, a read that starts is shut down at once: its watch may
- * already have passed. */
+/* fd is read until deadline_ms. Once http_stop has begun, a read that
+ * starts has its reading side shut down at once: its watch may already
+ * have passed. */
 static void http_reading_set(struct http *h, struct http_reading *rd, int fd, bool kept,
                              long long deadline_ms)
 {
     pthread_mutex_lock(&rd->lock);
     rd->fd = fd;
     rd->kept = kept;
+    rd->cut = false;
     rd->deadline_ms = deadline_ms;
     if (fd >= 0 && atomic_load(&h->stopping))
-        shutdown(fd, SHUT_RDWR);
+        shutdown(fd, SHUT_RD);
     pthread_mutex_unlock(&rd->lock);
 }
 
-/* Reads the connection's next request, under the watchdog. */
-static bool http_accept(struct http *h, struct http_reading *rd, FCGX_Request *req, int fd,
+/* Ends the watch; true when the watchdog cut the read at its deadline. */
+static bool http_reading_end(struct http_reading *rd)
+{
+    pthread_mutex_lock(&rd->lock);
+    bool cut = rd->cut;
+    rd->fd = -1;
+    pthread_mutex_unlock(&rd->lock);
+    return cut;
+}
+
+/* Reads the connection's next request, under the watchdog (watch is the
+ * connection's duplicate, or -1 for none). A kept connection first waits
+ * quietly for the request's first bytes, which then has the whole
+ * deadline. A request cut at its deadline is not handled, even if its last
+ * byte came in as it was cut. */
+static bool http_accept(struct http *h, struct http_reading *rd, FCGX_Request *req, int watch,
                         bool kept)
 {
-    http_reading_set(h, rd, fd, kept, loop_now() + h->cfg->request_timeout * 1000LL);
+    long long timeout_ms = h->cfg->request_timeout * 1000LL;
+    if (kept && watch >= 0) {
+        http_reading_set(h, rd, watch, true, loop_now() + timeout_ms);
+        struct pollfd p = {watch, POLLIN, 0};
+        while (poll(&p, 1, -1) < 0 && errno == EINTR)
+            ;
+        http_reading_end(rd);
+    }
+    if (watch >= 0)
+        http_reading_set(h, rd, watch, false, loop_now() + timeout_ms);
     bool ok = FCGX_Accept_r(req) == 0;
-    http_reading_set(h, rd, -1, false, 0);
+    if (watch >= 0 && http_reading_end(rd) && ok) {
+        FCGX_Free(req, 1);
+        ok = false;
+    }
     return ok;
 }
 
 int http_read_body(FCGX_Request *req, char *buf, int max)
 {
-    struct http *h = http_self;
-    struct http_reading *rd = http_self_reading;
+    struct http_reading *rd = http_current.watch_fd >= 0 ? http_self_reading : NULL;
     if (rd)
-        http_reading_set(h, rd, http_current.fd, false, http_current.deadline_ms);
+        http_reading_set(http_self, rd, http_current.watch_fd, false, http_current.deadline_ms);
     int n = FCGX_GetStr(buf, max, req->in);
-    bool cut = false;
-    if (rd) {
-        pthread_mutex_lock(&rd->lock);
-        cut = rd->fd < 0; /* the watchdog took it */
-        rd->fd = -1;
-        pthread_mutex_unlock(&rd->lock);
-    }
-    if (cut || FCGX_GetError(req->in) != 0) {
-        http_current.dropped = true; /* nothing more is written */
+    if (rd && http_reading_end(rd)) {
+        http_current.dropped = true; /* cut: nothing more is written */
         return -1;
     }
-    return n;
+    return n; /* short when the body ended or its read failed: the caller says so */
 }
 
 static void http_serve(struct http *h, struct http_reading *rd, FCGX_Request *req, void *state,
@@ -456,39 +480,49 @@ static void http_serve(struct http *h, struct http_reading *rd, FCGX_Request *re
     struct timeval tv = {HTTP_IO_TIMEOUT_S, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    /* Without a duplicate (no descriptor left), reads are bounded one by
+     * one only. */
+    int watch = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     req->ipcFd = fd;
     req->keepConnection = 1; /* see the comment at the top */
-    for (bool kept = false; http_accept(h, rd, req, fd, kept); kept = true) {
+    for (bool kept = false; http_accept(h, rd, req, watch, kept); kept = true) {
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)); /* a kept connection's */
         http_current.fd = fd;
+        http_current.watch_fd = watch;
         http_current.timeout_s = h->cfg->request_timeout;
         http_current.deadline_ms = loop_now() + h->cfg->request_timeout * 1000LL;
         http_current.dropped = false;
         h->handler->handle(state, req);
         if (req->ipcFd < 0)
-            return; /* detached: the event loop has it */
+            break; /* detached: the event loop has it */
         FCGX_Finish_r(req);
         if (req->ipcFd < 0)
-            return; /* closed: the web server did not ask to keep it */
+            break; /* closed: the web server did not ask to keep it */
         if (atomic_load(&h->stopping)) {
             close(req->ipcFd);
             req->ipcFd = -1;
-            return;
+            break;
         }
     }
+    http_current.watch_fd = -1;
+    if (watch >= 0)
+        close(watch);
 }
 
-/* Shuts down what has read for too long, or everything being read when
- * stopping (once is enough: what stopping finds unread is not read). */
+/* Cuts what has read for too long; when stopping, shuts down the reading
+ * side of everything being read (a request already in is still answered). */
 static void http_watch(struct http *h, bool stopping)
 {
     long long now = loop_now();
     for (int i = 0; i < h->nthreads; i++) {
         struct http_reading *rd = &h->reading[i];
         pthread_mutex_lock(&rd->lock);
-        if (rd->fd >= 0 && (stopping || now >= rd->deadline_ms)) {
+        if (rd->fd >= 0 && !rd->cut && stopping) {
+            shutdown(rd->fd, SHUT_RD);
+        } else if (rd->fd >= 0 && !rd->cut && now >= rd->deadline_ms) {
             shutdown(rd->fd, SHUT_RDWR);
-            if (!stopping && !rd->kept) {
+            rd->cut = true;
+            if (!rd->kept) {
                 metrics_add(METRIC_HTTP_DROPPED, 1);
                 static long long last;
                 if (log_due(&last, now, HTTP_ACCEPT_LOG_EVERY_MS))
@@ -496,7 +530,6 @@ static void http_watch(struct http *h, bool stopping)
                              "within %d s",
                              h->cfg->request_timeout);
             }
-            rd->fd = -1;
         }
         pthread_mutex_unlock(&rd->lock);
     }

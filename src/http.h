@@ -56,8 +56,9 @@ void http_begin(FCGX_Request *req, int status, const char *content_type);
 bool http_write(FCGX_Request *req, const char *data, size_t len);
 /* Reads up to max bytes of the request's body (FCGX_GetStr), watched like
  * the request itself: a body that has not come whole by the request's
- * deadline is dropped (and counted). Returns the bytes read, or -1 when the
- * connection failed or was dropped: then nothing is to be answered. */
+ * deadline is dropped (and counted). Returns the bytes read, fewer than the
+ * body's when it ended early or its read failed, or -1 when it was dropped:
+ * then nothing is to be answered. */
 int http_read_body(FCGX_Request *req, char *buf, int max);
 /* Ends an answer begun with http_begin that cannot be finished (its source
  * failed midway): the connection is shut down without the end of the

@@ -18,6 +18,10 @@ struct json_object *json_strict_parse(const char *text, size_t len, int depth, i
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
     json_tokener_free(tok);
+    if (!root && jerr == json_tokener_success) { /* the text is just null */
+        snprintf(err, errlen, "null where a value was expected");
+        return NULL;
+    }
     if (!root || jerr != json_tokener_success) {
         if (jerr == json_tokener_continue) /* the text ended inside the value */
             jerr = json_tokener_error_parse_eof;

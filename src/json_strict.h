@@ -14,8 +14,9 @@
 
 /* Parses text[0..len) with JSON_TOKENER_STRICT plus flags, nesting at most
  * depth deep (0: json-c's default). Returns the root (the caller puts it),
- * or NULL with err holding "<reason> near byte N" or "trailing data at byte
- * N". */
+ * or NULL with err holding "<reason> near byte N", "trailing data at byte
+ * N", or, for a text that is just null, "null where a value was expected"
+ * (every caller wants an object). */
 struct json_object *json_strict_parse(const char *text, size_t len, int depth, int flags, char *err,
                                       size_t errlen);
 

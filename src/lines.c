@@ -315,9 +315,10 @@ int line_secret_split(const char *value, const char **out, size_t *n, size_t max
     size_t n0 = *n;
     if (!value[strcspn(value, "\r\n")])
         return *value ? secret_add(value, strlen(value), out, n, max) : 0;
-    /* Two passes over the lines: count those that are not blank, then add
-     * them (all of them when there is one, the long enough ones else). */
-    size_t nonblank = 0;
+    /* Two passes over the lines: count those long enough, then add them
+     * (every line that is not blank when none is long enough: a short
+     * secret is still a secret). */
+    size_t longer = 0;
     for (int pass = 0; pass < 2; pass++) {
         for (const char *p = value; *p;) {
             size_t len = strcspn(p, "\r\n");
@@ -332,9 +333,9 @@ int line_secret_split(const char *value, const char **out, size_t *n, size_t max
             }
             while (len > 0 && secret_blank(p[len - 1]))
                 len--;
-            if (pass == 0 && len > 0)
-                nonblank++;
-            if (pass == 1 && len > 0 && (nonblank == 1 || len >= LINE_SECRET_LINE_MIN) &&
+            if (pass == 0 && len >= LINE_SECRET_LINE_MIN)
+                longer++;
+            if (pass == 1 && len > 0 && (longer == 0 || len >= LINE_SECRET_LINE_MIN) &&
                 secret_add(p, len, out, n, max) < 0) {
                 line_secrets_free(out + n0, *n - n0);
                 *n = n0;

@@ -81,8 +81,8 @@ size_t line_utf8_prefix(const char *s, size_t len, size_t max);
 /* The strings masking matches for one secret value, added to out[*n..max):
  * the value itself when it holds no line break; else each of its lines
  * (split at "\n", "\r\n" or "\r"), trimmed of blanks, that has at least
- * LINE_SECRET_LINE_MIN bytes -- of any length when it is the value's only
- * line that is not blank ("value\n"). A string already in out[0..*n) is not
+ * LINE_SECRET_LINE_MIN bytes -- every line that is not blank, of any
+ * length, when none has as many ("pw\n", "ab\ncd"). A string already in out[0..*n) is not
  * added again; an empty value adds nothing. The added strings are new (free
  * them with line_secrets_free). Returns 0, or -1 when they do not all fit
  * under max: then nothing is added, so that a secret is never masked in

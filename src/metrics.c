@@ -82,8 +82,9 @@ char *metrics_render(long queued, long running)
             "Captured values not collected because a results bound was hit.", "counter",
             metrics_get(METRIC_RESULTS_DROPPED));
     counter(&b, "phasestream_http_clients_dropped_total",
-            "Clients dropped for not reading an answer within --request-timeout.", "counter",
-            metrics_get(METRIC_HTTP_DROPPED));
+            "Clients dropped for not sending a request or reading an answer within "
+            "--request-timeout.",
+            "counter", metrics_get(METRIC_HTTP_DROPPED));
     counter(&b, "phasestream_sse_clients_dropped_total",
             "Event-stream clients dropped for reading nothing within --viewer-stall.", "counter",
             metrics_get(METRIC_VIEWERS_DROPPED));

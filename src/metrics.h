@@ -13,12 +13,12 @@
 struct pipeline;
 
 enum metric {
-    METRIC_CREATED,         /* sessions created by this process */
-    METRIC_COMPLETED,       /* sessions this process's runners completed */
-    METRIC_FAILED,          /* ... ended with an error event */
-    METRIC_EVENTS,          /* events written */
-    METRIC_LINES_DROPPED,   /* output lines not stored (caps, Redis outage) */
-    METRIC_HTTP_DROPPED,    /* clients dropped for reading an answer too slowly */
+    METRIC_CREATED,       /* sessions created by this process */
+    METRIC_COMPLETED,     /* sessions this process's runners completed */
+    METRIC_FAILED,        /* ... ended with an error event */
+    METRIC_EVENTS,        /* events written */
+    METRIC_LINES_DROPPED, /* output lines not stored (caps, Redis outage) */
+    METRIC_HTTP_DROPPED, /* clients dropped for sending a request or reading an answer too slowly */
     METRIC_RESULTS_DROPPED, /* captures not collected: a results bound was hit */
     METRIC_MATCH_LIMITED,   /* lines a pattern gave up on at its match limit */
     METRIC_VIEWERS_DROPPED, /* SSE clients dropped for reading nothing (--viewer-stall) */

@@ -260,7 +260,7 @@ int request_parse_body(struct request *r, const char *content_type, const char *
         if (obj)
             snprintf(err, errlen, "the body is not a JSON object");
         else
-            snprintf(err, errlen, "the body is not JSON: %s", why);
+            snprintf(err, errlen, "the body is not a JSON object (%s)", why);
         return 400;
     }
     struct json_object *pt;

@@ -3,6 +3,7 @@ threads, so the rest of the API keeps answering (issue: eight slow readers
 of a big state answer once stopped /health for 90 s)."""
 import json
 import os
+import signal
 import socket
 import time
 import unittest
@@ -25,6 +26,19 @@ def timed_health(port):
     t0 = time.time()
     r = request(port, "GET", "/api/workflow/health", timeout=30)
     return r.status, time.time() - t0
+
+
+def create_records(keep=False):
+    """A create (POST of {"proofType":"ok"}) as FastCGI records: the request
+    with its parameters, and its body's record."""
+    body = b'{"proofType":"ok"}'
+    enc = b"".join(_fcgi_len(len(k)) + _fcgi_len(len(v)) + k + v for k, v in (
+        (b"REQUEST_METHOD", b"POST"), (b"REQUEST_URI", b"/api/workflow"),
+        (b"QUERY_STRING", b""), (b"CONTENT_TYPE", b"application/json"),
+        (b"CONTENT_LENGTH", str(len(body)).encode())))
+    head = (_fcgi_record(FCGI_BEGIN, 1, bytes([0, 1, 1 if keep else 0, 0, 0, 0, 0, 0]))
+            + _fcgi_record(FCGI_PARAMS, 1, enc) + _fcgi_record(FCGI_PARAMS, 1, b""))
+    return head, _fcgi_record(FCGI_STDIN, 1, body) + _fcgi_record(FCGI_STDIN, 1, b"")
 
 
 class SlowClientTest(unittest.TestCase):
@@ -122,19 +136,62 @@ class SlowClientTest(unittest.TestCase):
         # request's parameters.
         s = Stack("basic.json", args=["--threads", "1", "--request-timeout", "2"])
         try:
-            body = b'{"proofType":"ok"}'
-            enc = b"".join(_fcgi_len(len(k)) + _fcgi_len(len(v)) + k + v for k, v in (
-                (b"REQUEST_METHOD", b"POST"), (b"REQUEST_URI", b"/api/workflow"),
-                (b"QUERY_STRING", b""), (b"CONTENT_TYPE", b"application/json"),
-                (b"CONTENT_LENGTH", str(len(body)).encode())))
-            head = (_fcgi_record(FCGI_BEGIN, 1, bytes([0, 1, 0, 0, 0, 0, 0, 0]))
-                    + _fcgi_record(FCGI_PARAMS, 1, enc) + _fcgi_record(FCGI_PARAMS, 1, b""))
-            stdin = _fcgi_record(FCGI_STDIN, 1, body)
+            head, stdin = create_records()
             self.assertTrickleCut(s, head + stdin[:9], stdin[9:])
             metrics = request(s.port, "GET", "/api/workflow/metrics").body
             self.assertIn("phasestream_sessions_created_total 0\n", metrics)
         finally:
             self.assertEqual(s.close(), 0)
+
+    def test_a_kept_connection_s_next_request_has_the_whole_deadline_and_is_counted(self):
+        # The wait for a kept connection's next request is quiet; the
+        # request, once its first bytes are in, has all of --request-timeout
+        # and, trickled past it, is cut and counted like any other.
+        s = Stack("basic.json", args=["--threads", "1", "--request-timeout", "2"])
+        try:
+            c = FastCGI(s.ps.socket, timeout=10)
+            c.send("GET", "/api/workflow/health", keep=True)
+            self.assertEqual(c.response()[0], 200)
+            time.sleep(1.6)  # most of the deadline, idle
+            head, stdin = create_records(keep=True)
+            data = head + stdin
+            t0 = time.time()
+            cut = None
+            for i in range(0, len(data), 8):
+                try:
+                    c.sock.send(data[i:i + 8])
+                except OSError:
+                    cut = time.time() - t0
+                    break
+                time.sleep(0.25)
+            c.close()
+            self.assertIsNotNone(cut, "the trickled request was read whole")
+            self.assertGreater(cut, 1.5, "cut %.1f s into the request" % cut)
+            metrics = request(s.port, "GET", "/api/workflow/metrics").body
+            self.assertIn("phasestream_http_clients_dropped_total 1\n", metrics)
+            self.assertIn("phasestream_sessions_created_total 0\n", metrics)
+        finally:
+            self.assertEqual(s.close(), 0)
+
+    def test_a_request_being_read_when_the_server_stops_gets_its_answer(self):
+        # Stopping shuts down only the reading side of a request being
+        # read: its body ends there, and the client is told so (400), not
+        # left with a closed connection; nothing is created.
+        s = Stack("basic.json", args=["--threads", "1"])
+        try:
+            head, stdin = create_records()
+            c = FastCGI(s.ps.socket, timeout=10)
+            c.sock.sendall(head + stdin[:9])
+            time.sleep(0.5)
+            s.ps.send(signal.SIGTERM)
+            status, _, body = c.response()
+            c.close()
+            self.assertEqual(status, 400, body)
+            self.assertIn("the body ended before its 18 bytes", body)
+            self.assertEqual(s.ps.proc.wait(10), 0)
+            self.assertEqual(s.r("KEYS", "*state*"), [])
+        finally:
+            s.close()
 
     def test_a_silent_connection_does_not_hold_up_a_stop(self):
         # A connection that sends nothing sits in a request thread's read;

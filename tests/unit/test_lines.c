@@ -243,6 +243,11 @@ static void test_a_multi_line_secret_is_split_into_its_lines(void **state)
     assert_int_equal(line_secret_split("\n\n", v, &n, LINE_MAX_SECRETS), 0);
     assert_int_equal(n, 6);
     assert_string_equal(v[5], "pw1");
+    /* No line long enough: every line that is not blank, not none. */
+    assert_int_equal(line_secret_split("ab\ncd\n", v, &n, LINE_MAX_SECRETS), 0);
+    assert_int_equal(n, 8);
+    assert_string_equal(v[6], "ab");
+    assert_string_equal(v[7], "cd");
     line_secrets_free(v, n);
 }
 
