@@ -961,7 +961,8 @@ test('readiness', 'a proof type whose setup is still being built shows how far i
   try {
     const page = await t.page();
     await page.goto(BASE + '/');
-    const option = (v) => page.$eval('#proof-type option[value="' + v + '"]', (o) => o.textContent);
+    // null until the page has drawn the list from the pipeline endpoint.
+    const option = (v) => page.$eval('#proof-type option[value="' + v + '"]', (o) => o.textContent).catch(() => null);
     await waitFor(async () => (await option('slow')) === 'slow \u2014 preparing, 4 of 8 steps', 5000, 'the readiness in the option');
     assert.equal(await option('fast'), 'fast');
     await page.getByLabel('Proof type', { exact: true }).selectOption('slow');
